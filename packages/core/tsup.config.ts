@@ -1,0 +1,18 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing.ts',
+    'crypto/node': 'src/crypto/node.ts',
+    'crypto/web': 'src/crypto/web.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: { entry: { index: 'src/index.ts', testing: 'src/testing.ts' } },
+  // Resolved by the consumer through package.json "imports": node:crypto on Node, Web Crypto elsewhere.
+  external: ['#crypto'],
+  target: 'node20',
+  platform: 'neutral',
+  clean: true,
+  sourcemap: false,
+});
