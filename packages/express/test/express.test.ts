@@ -206,7 +206,7 @@ describe.each([
     app.use(
       framework.json({
         verify: (req, _res, buffer) => {
-          (req as IncomingMessage & { rawBody?: Buffer }).rawBody = buffer;
+          (req as unknown as { rawBody?: Buffer }).rawBody = buffer;
         },
       }),
     );
