@@ -1,9 +1,30 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  target: 'node20',
-  clean: true,
-});
+// Core's types come from its source while building, so this package builds even when npm's
+// workspace order runs it before core's own build (a fresh `npm install` does).
+const compilerOptions = {
+  paths: {
+    '#crypto': ['../core/src/crypto/node.ts'],
+    '@ittybit-webhooks/core': ['../core/src/index.ts'],
+    '@ittybit-webhooks/core/testing': ['../core/src/testing.ts'],
+  },
+};
+
+export default defineConfig([
+  {
+    entry: ['src/index.ts'],
+    format: ['esm', 'cjs'],
+    dts: { compilerOptions },
+    target: 'node20',
+    platform: 'node',
+    clean: false,
+  },
+  {
+    entry: { cli: 'src/cli.ts' },
+    format: ['esm'],
+    target: 'node20',
+    platform: 'node',
+    banner: { js: '#!/usr/bin/env node' },
+    clean: false,
+  },
+]);

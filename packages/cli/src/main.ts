@@ -1,0 +1,378 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { signPayload } from '@ittybit-webhooks/core';
+import {
+  DEFAULT_RETRY,
+  type DeliveryResult,
+  type SendDeliveriesOptions,
+  sendDeliveries,
+  taskIdOf,
+} from './deliver.js';
+import { describeAttempt, formatTable } from './format.js';
+import { buildTask, parseMetadataPairs, SEND_KINDS, SEND_STATUSES } from './task.js';
+
+/** Where {@link runCli} reads and writes; defaults to the process's own. */
+export interface CliIo {
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  env?: Record<string, string | undefined>;
+  /** Reads all of standard input (for `sign -`). */
+  readStdin?: () => Promise<Uint8Array>;
+}
+
+/** Exit codes of the command. */
+export const EXIT = {
+  /** Every delivery ended 2xx (or `sign` printed its header). */
+  ok: 0,
+  /** At least one delivery ended with a non-2xx answer (a 4xx, or a 5xx after every retry). */
+  failed: 1,
+  /** Bad usage or input (URL, file, secret), or the endpoint could not be reached at all. */
+  usage: 2,
+} as const;
+
+const SECRET_ENV = 'ITTYBIT_WEBHOOK_SECRET';
+const NAME = 'ittybit-webhooks';
+const VERSION = '0.1.0';
+
+class UsageError extends Error {}
+
+const MAIN_HELP = `Usage: ${NAME} <command> [options]
+
+Act like Ittybit's webhook sender against your local endpoint: signed deliveries, retries
+with backoff on 5xx, duplicates on demand.
+
+Commands:
+  send <url>    POST a signed task to <url> and report every attempt
+  sign <file>   Print the Ittybit-Signature header for a body ("-" reads stdin)
+
+Options:
+  -h, --help     Show help (also: ${NAME} <command> --help)
+  -v, --version  Show the version
+
+The secret comes from --secret or the ${SECRET_ENV} environment variable.
+Example:
+  ${NAME} send http://127.0.0.1:3000/webhooks/ittybit --secret whsec_test --times 2
+`;
+
+const SEND_HELP = `Usage: ${NAME} send <url> [options]
+
+Builds a task in Ittybit's webhook format (or sends --payload byte for byte), signs the exact
+body with HMAC-SHA256 into Ittybit-Signature, and POSTs it. Like the sender, it retries 5xx
+answers, timeouts and connection errors with exponential backoff, and never retries a 4xx.
+
+Task:
+  --status <s>          succeeded | failed | cancelled (default succeeded)
+  --kind <k>            video | image | audio (default video)
+  --metadata <k=v>      a metadata entry; repeat for more
+  --id <task id>        a fixed task id (default: a fresh task_... id)
+  --payload <file>      send this file's exact bytes instead of a built task
+Signing:
+  --secret <secret>     the webhook secret (default: $${SECRET_ENV})
+  --signature <value>   send this header value instead of the real signature (to test refusals)
+Deliveries:
+  --times <n>           deliver the SAME task n times: duplicates (default 1)
+  --concurrency <n>     how many deliveries run at once (default 1)
+Retries:
+  --max-attempts <n>    attempts per delivery, the first included (default ${DEFAULT_RETRY.maxAttempts})
+  --backoff-ms <ms>     delay before the 2nd attempt, doubled after each (default ${DEFAULT_RETRY.backoffMs})
+  --max-backoff-ms <ms> longest delay between attempts (default ${DEFAULT_RETRY.maxBackoffMs})
+  --timeout-ms <ms>     time allowed for one attempt (default ${DEFAULT_RETRY.timeoutMs})
+  --jitter              randomise each delay between 0 and its value (default off)
+Output:
+  --json                print one JSON object (deliveries, attempts) instead of the table
+  --verbose             print each attempt to stderr as it happens
+  -h, --help            show this help
+
+Exit status: 0 when every delivery ended 2xx; 1 when one ended otherwise (a 4xx, or a 5xx
+or timeout after the last attempt); 2 for bad usage, an unreadable file, a missing secret,
+or an endpoint that refused every connection.
+`;
+
+const SIGN_HELP = `Usage: ${NAME} sign <file> [--secret <secret>]
+
+Prints the header Ittybit would send with this exact body:
+  Ittybit-Signature: <lowercase hex HMAC-SHA256 of the file's bytes>
+"-" reads the body from standard input. The secret defaults to $${SECRET_ENV}.
+
+Options:
+  --secret <secret>  the webhook secret
+  --value            print only the hex value, without the header name
+  -h, --help         show this help
+`;
+
+function integer(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be a whole number >= ${min}, got "${value}".`);
+  }
+  return n;
+}
+
+function secretFrom(flag: string | undefined, env: CliIo['env']): string {
+  const secret = flag ?? env?.[SECRET_ENV];
+  if (!secret) {
+    throw new UsageError(`no secret: pass --secret <secret> or set ${SECRET_ENV}.`);
+  }
+  return secret;
+}
+
+function parseUrl(raw: string | undefined): URL {
+  if (!raw) throw new UsageError('missing <url>, e.g. http://127.0.0.1:3000/webhooks/ittybit.');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(
+      `"${raw}" is not a valid URL; expected e.g. http://127.0.0.1:3000/webhooks/ittybit.`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`"${raw}" is not an http(s) URL.`);
+  }
+  return url;
+}
+
+async function readBody(path: string, io: CliIo): Promise<Uint8Array> {
+  if (path === '-') {
+    if (!io.readStdin) throw new UsageError('cannot read standard input here.');
+    return io.readStdin();
+  }
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (code ?? String(error));
+    throw new UsageError(`cannot read ${path}: ${why}.`);
+  }
+}
+
+/** Runs `parse`, turning `node:util` parseArgs errors (unknown option, missing value) into usage errors. */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]!);
+  }
+}
+
+async function send(args: string[], io: Required<Pick<CliIo, 'stdout' | 'stderr'>> & CliIo) {
+  const { values, positionals } = usage(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        secret: { type: 'string' },
+        signature: { type: 'string' },
+        status: { type: 'string' },
+        kind: { type: 'string' },
+        metadata: { type: 'string', multiple: true },
+        id: { type: 'string' },
+        payload: { type: 'string' },
+        times: { type: 'string' },
+        concurrency: { type: 'string' },
+        'max-attempts': { type: 'string' },
+        'backoff-ms': { type: 'string' },
+        'max-backoff-ms': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        jitter: { type: 'boolean' },
+        json: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+      },
+    }),
+  );
+  if (values.help) {
+    io.stdout(SEND_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(`send takes one <url>; got ${positionals.length} arguments.`);
+  }
+  const url = parseUrl(positionals[0]);
+  const secret = secretFrom(values.secret, io.env);
+  const status = values.status ?? 'succeeded';
+  if (!(SEND_STATUSES as readonly string[]).includes(status)) {
+    throw new UsageError(`--status must be one of ${SEND_STATUSES.join(', ')}; got "${status}".`);
+  }
+  const kind = values.kind ?? 'video';
+  if (!(SEND_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError(`--kind must be one of ${SEND_KINDS.join(', ')}; got "${kind}".`);
+  }
+  const retry = {
+    maxAttempts: integer('max-attempts', values['max-attempts'], 1),
+    backoffMs: integer('backoff-ms', values['backoff-ms'], 0),
+    maxBackoffMs: integer('max-backoff-ms', values['max-backoff-ms'], 0),
+    timeoutMs: integer('timeout-ms', values['timeout-ms'], 1),
+  };
+  const times = integer('times', values.times, 1) ?? 1;
+  const concurrency = integer('concurrency', values.concurrency, 1) ?? 1;
+
+  let body: Uint8Array | string;
+  if (values.payload !== undefined) {
+    const clash = (['status', 'kind', 'metadata', 'id'] as const).filter(
+      (k) => values[k] !== undefined,
+    );
+    if (clash.length > 0) {
+      throw new UsageError(
+        `--payload is sent byte for byte; drop --${clash.join(', --')} or edit the file.`,
+      );
+    }
+    body = await readBody(values.payload, io);
+  } else {
+    let metadata: Record<string, string>;
+    try {
+      metadata = parseMetadataPairs(values.metadata ?? []);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    body = JSON.stringify(
+      buildTask({
+        status: status as (typeof SEND_STATUSES)[number],
+        kind,
+        metadata,
+        ...(values.id ? { id: values.id } : {}),
+      }),
+    );
+  }
+
+  const options: SendDeliveriesOptions = {
+    url,
+    body,
+    secret,
+    times,
+    concurrency,
+    jitter: values.jitter ?? false,
+    taskId: taskIdOf(body) ?? '(no id)',
+    ...(values.signature !== undefined ? { signature: values.signature } : {}),
+    ...Object.fromEntries(Object.entries(retry).filter(([, v]) => v !== undefined)),
+    ...(values.verbose
+      ? {
+          onAttempt: (attempt, delivery) =>
+            io.stderr(
+              `#${delivery.index} ${delivery.taskId} attempt ${attempt.attempt}: ${describeAttempt(attempt)} (${attempt.latencyMs} ms)\n`,
+            ),
+        }
+      : {}),
+  };
+  const results = await sendDeliveries(options);
+  const ok = results.every((r) => r.ok);
+  if (values.json) {
+    io.stdout(
+      `${JSON.stringify({ ok, url: url.href, taskId: options.taskId, deliveries: results })}\n`,
+    );
+  } else {
+    io.stdout(`POST ${url.href}  ${options.taskId} × ${times}, ${concurrency} at a time\n\n`);
+    io.stdout(`${formatTable(results)}\n`);
+  }
+  const unreachable = results.find(isUnreachable);
+  if (unreachable) {
+    io.stderr(
+      `${NAME}: could not connect to ${url.host} (${unreachable.error}) after ${unreachable.attempts.length} attempt(s); is the server running?\n`,
+    );
+    return EXIT.usage;
+  }
+  return ok ? EXIT.ok : EXIT.failed;
+}
+
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
+
+/** Every attempt failed to connect at all: the endpoint is not there. */
+function isUnreachable(result: DeliveryResult): boolean {
+  return result.attempts.every(
+    (a) => a.status === undefined && CONNECTION_ERRORS.has(a.error ?? ''),
+  );
+}
+
+async function sign(args: string[], io: Required<Pick<CliIo, 'stdout' | 'stderr'>> & CliIo) {
+  const { values, positionals } = usage(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        secret: { type: 'string' },
+        value: { type: 'boolean' },
+      },
+    }),
+  );
+  if (values.help) {
+    io.stdout(SIGN_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError('sign takes one <file> ("-" for standard input).');
+  }
+  const secret = secretFrom(values.secret, io.env);
+  const body = await readBody(positionals[0]!, io);
+  const signature = await signPayload(body, secret);
+  io.stdout(values.value ? `${signature}\n` : `Ittybit-Signature: ${signature}\n`);
+  return EXIT.ok;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) {
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Runs the `ittybit-webhooks` command with `argv` (without `node` and the script) and resolves
+ * to its exit code ({@link EXIT}). Never rejects: errors are written as one line to stderr.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
+  const full = {
+    stdout: io.stdout ?? ((text: string) => void process.stdout.write(text)),
+    stderr: io.stderr ?? ((text: string) => void process.stderr.write(text)),
+    env: io.env ?? process.env,
+    readStdin: io.readStdin ?? (() => readAll(process.stdin)),
+  };
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'send':
+        return await send(rest, full);
+      case 'sign':
+        return await sign(rest, full);
+      case '-h':
+      case '--help':
+      case 'help':
+        full.stdout(MAIN_HELP);
+        return EXIT.ok;
+      case '-v':
+      case '--version':
+        full.stdout(`${VERSION}\n`);
+        return EXIT.ok;
+      case undefined:
+        full.stderr(MAIN_HELP);
+        return EXIT.usage;
+      default:
+        throw new UsageError(`unknown command "${command}"; try send or sign (--help for more).`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      full.stderr(`${NAME}: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    full.stderr(`${NAME}: unexpected error: ${(error as Error)?.message ?? String(error)}\n`);
+    return EXIT.usage;
+  }
+}
