@@ -1,0 +1,48 @@
+import type { IdempotencyStore, Logger, ReceiverRequest } from '../src/index.js';
+import { createTestDelivery, createTestTask } from '../src/testing.js';
+
+export const SECRET = 'whsec_test';
+
+/** A logger that keeps every line, so tests can assert what the user would read. */
+export function captureLogger(): Logger & { lines: string[]; text(): string } {
+  const lines: string[] = [];
+  const push = (level: string) => (message: string) => lines.push(`${level} ${message}`);
+  return {
+    lines,
+    text: () => lines.join('\n'),
+    error: push('error'),
+    warn: push('warn'),
+    info: push('info'),
+    debug: push('debug'),
+  };
+}
+
+/** A signed POST of `task` (a sender-format object) as an adapter would hand it to core. */
+export async function signedRequest(
+  task: Record<string, unknown> = createTestTask(),
+  secret = SECRET,
+): Promise<ReceiverRequest> {
+  const { body, headers } = await createTestDelivery(task, secret);
+  return { method: 'POST', headers, body: new TextEncoder().encode(body) };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A store whose every call fails like an unreachable server. */
+export function unreachableStore(): IdempotencyStore {
+  const fail = async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED' });
+  };
+  return { acquire: fail, complete: fail, release: fail, extend: fail };
+}
+
+/** A deferred promise, to hold a handler open while a test looks. */
+export function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
