@@ -440,6 +440,15 @@ export function createReceiver<M = Metadata, R = unknown>(
       return false;
     }
     clearInterval(heartbeat);
+    if (abort.signal.aborted) {
+      // The lease was lost mid-run: another attempt may own the task now. Answer 500 so the
+      // sender retries; the retry is a duplicate if the other attempt finished, else it runs.
+      log(
+        'error',
+        `Handler for ${key} returned after its lease was lost; answering 500 so the sender retries.`,
+      );
+      return false;
+    }
     if (store && owner) {
       try {
         const done = await withTimeout(store.complete(key, owner, ttlMs), timeoutMs, 'complete');

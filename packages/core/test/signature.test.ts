@@ -71,7 +71,7 @@ describe('header forms', () => {
       [`${sig}${sig}`, 'malformed'],
       [`${sig.slice(0, 63)}g`, 'malformed'],
       ['sha256=', 'malformed'],
-      ['sha1=' + sig, 'malformed'],
+      [`sha1=${sig}`, 'malformed'],
       [`sha256=sha256=${sig}`, 'malformed'],
       ['z'.repeat(64), 'malformed'],
       ['0'.repeat(64), 'mismatch'],
