@@ -557,3 +557,18 @@ describe('logger', () => {
     spy.mockRestore();
   });
 });
+
+describe('logger: pino', () => {
+  it('writes its lines through a real pino logger', async () => {
+    const { pino } = await import('pino');
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+    const receiver = createReceiver({ secret: SECRET, onSucceeded() {}, onFailed() {}, logger });
+    expect((await receiver.handle({ method: 'POST', headers: {}, body: '{}' })).status).toBe(401);
+    const entry = JSON.parse(lines[0]!);
+    expect(entry.level).toBe(40);
+    expect(entry.msg).toMatch(
+      /^\[ittybit-webhooks\] 401 missing_signature: No ittybit-signature header/,
+    );
+  });
+});
