@@ -69,7 +69,13 @@ const receiver = createReceiver({
   onFailed: run,
   idempotency: { store },
   retryAfterSeconds: 1,
-  logger: { error: (message) => console.error(message), warn: () => {} },
+  // Core logs every 503 at error level; a 503 for a copy still in progress is expected here.
+  logger: {
+    error: (message) => {
+      if (!message.includes('503 in_progress')) console.error(message);
+    },
+    warn: (message) => console.error(message),
+  },
 });
 
 const server = createServer(async (req, res) => {
