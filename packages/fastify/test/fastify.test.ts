@@ -283,7 +283,7 @@ describe('Fastify plugin options and errors', () => {
 
   it("hands errors other than 413 to the app's own error handler", async () => {
     const { app } = buildApp({ logger: false });
-    app.setErrorHandler((error, _request, reply) => {
+    app.setErrorHandler((error: Error, _request, reply) => {
       reply.code(418).send({ handledBy: 'app', message: error.message });
     });
     app.addHook('onRequest', async (request) => {

@@ -1,1 +1,110 @@
-export {};
+import {
+  type Metadata,
+  type Receiver,
+  type ReceiverOptions,
+  toReceiver,
+  WebhookError,
+} from '@ittybit-webhooks/core';
+
+/** Keeps the runtime alive until a promise settles (a Worker's `ctx.waitUntil`, Next.js `after`). */
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
+/**
+ * The optional second argument of the handler: anything with a `waitUntil` method, such as a
+ * Cloudflare Worker's `ctx` or Hono's `c.executionCtx`. Other values (Next.js passes
+ * `{ params }`) are accepted and ignored.
+ */
+export type WebhookContext = { waitUntil?: WaitUntil } | object;
+
+/** A Web-standard route handler: `Request` in, `Response` out. */
+export type WebhookHandler = (request: Request, context?: WebhookContext) => Promise<Response>;
+
+/** Options of {@link ittybitWebhook}, or a ready receiver shared with other code. */
+export type IttybitWebhookOptions<M = Metadata> =
+  | ReceiverOptions<M, Request>
+  | Receiver<M, Request>;
+
+const CONSUMED =
+  'The request body was already read (request.json(), request.text(), c.req.json() or a validator) before the Ittybit webhook handler got it. Give it the untouched Request: in Next.js `export const POST = ittybitWebhook({...})` and never read the body first; in Hono `app.post(path, (c) => handler(c.req.raw))` with no body-reading middleware before it.';
+
+// Vercel's runtime publishes the current request's `waitUntil` here (what `@vercel/functions` reads).
+const VERCEL_CONTEXT = Symbol.for('@vercel/request-context');
+
+interface WaitUntilHolder {
+  waitUntil?: unknown;
+}
+
+/** The context argument's `waitUntil`, else (unless the options have one) Vercel's. */
+function keepAliveFrom(
+  context: WebhookContext | undefined,
+  vercel: boolean,
+): WaitUntil | undefined {
+  const holders: unknown[] = [context];
+  if (vercel) {
+    holders.push(
+      (globalThis as { [VERCEL_CONTEXT]?: { get?: () => unknown } })[VERCEL_CONTEXT]?.get?.(),
+    );
+  }
+  for (const holder of holders as (WaitUntilHolder | undefined)[]) {
+    // Called as a method: a Worker's `ctx.waitUntil` throws "Illegal invocation" when detached.
+    if (typeof holder?.waitUntil === 'function') {
+      return (promise) => (holder.waitUntil as WaitUntil).call(holder, promise);
+    }
+  }
+  return undefined;
+}
+
+async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (request.bodyUsed || request.body?.locked) {
+    throw new WebhookError('body_consumed', CONSUMED);
+  }
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.byteLength;
+    if (size > maxBytes) {
+      // Stop the upload instead of buffering the rest of it.
+      reader.cancel().catch(() => {});
+      throw new WebhookError(
+        'payload_too_large',
+        `Body is over maxBodyBytes (${maxBytes}); stopped reading after ${size} bytes.`,
+      );
+    }
+    chunks.push(chunk.value);
+  }
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+/**
+ * Creates a `(request, context?) => Promise<Response>` handler for an Ittybit webhook endpoint:
+ * Next.js route handlers (`export const POST = ittybitWebhook({...})`), Hono, Bun, Deno and
+ * Cloudflare Workers (`fetch: (req, env, ctx) => handler(req, ctx)`).
+ */
+export function ittybitWebhook<M = Metadata>(
+  optionsOrReceiver: IttybitWebhookOptions<M>,
+): WebhookHandler {
+  const receiver = toReceiver(optionsOrReceiver);
+  const immediately = receiver.options.respond === 'immediately';
+  // An explicit `waitUntil` option (e.g. Next.js `after`) wins over Vercel's request context.
+  const vercel = typeof (optionsOrReceiver as { waitUntil?: unknown }).waitUntil !== 'function';
+  return async (request, context) => {
+    const answer = await receiver.handle({
+      method: request.method,
+      headers: request.headers,
+      body: (maxBytes) => readBody(request, maxBytes),
+      request,
+      // Without one, core uses the `waitUntil` option, else its tracked promise (`drain()`).
+      waitUntil: immediately ? keepAliveFrom(context, vercel) : undefined,
+    });
+    return new Response(answer.body, { status: answer.status, headers: answer.headers });
+  };
+}

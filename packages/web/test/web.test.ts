@@ -1,0 +1,493 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import {
+  createReceiver,
+  type HandlerContext,
+  type ReceiverOptions,
+  type Task,
+} from '@ittybit-webhooks/core';
+import { createTestDelivery, createTestTask, signPayload } from '@ittybit-webhooks/core/testing';
+import { Hono } from 'hono';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ittybitWebhook, type WebhookContext } from '../src/index.js';
+import { handled as nextHandled, POST as nextPost } from './fixtures/next-route.js';
+import { memoryLogger, postChunked, SECRET } from './helpers.js';
+
+const URL_BASE = 'http://localhost:3000';
+const PATH = '/webhooks/ittybit';
+
+type Call = { id: string; status: string; request: Request | undefined };
+
+function setup(extra: Partial<ReceiverOptions<Record<string, unknown>, Request>> = {}) {
+  const calls: Call[] = [];
+  const logger = memoryLogger();
+  const record = (task: Task, ctx: HandlerContext<Request>) => {
+    calls.push({ id: task.id, status: task.status, request: ctx.request });
+  };
+  const handler = ittybitWebhook({
+    secret: SECRET,
+    logger,
+    onSucceeded: record,
+    onFailed: record,
+    ...extra,
+  });
+  return { handler, calls, logger };
+}
+
+async function signedRequest(task = createTestTask(), init: RequestInit = {}) {
+  const { body, headers } = await createTestDelivery(task, SECRET);
+  return {
+    task,
+    request: new Request(`${URL_BASE}${PATH}`, { method: 'POST', body, headers, ...init }),
+  };
+}
+
+/** A body stream that counts what was pulled from it and whether it was cancelled. */
+function countingStream(chunkSize: number, maxChunks: number) {
+  const state = { pulled: 0, cancelled: false };
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (state.pulled >= maxChunks) {
+        controller.close();
+        return;
+      }
+      state.pulled += 1;
+      controller.enqueue(new Uint8Array(chunkSize).fill(0x20));
+    },
+    cancel() {
+      state.cancelled = true;
+    },
+  });
+  return { stream, state };
+}
+
+/** Like a Worker's ExecutionContext: `waitUntil` only works when called on its object. */
+class FakeExecutionContext {
+  readonly promises: Promise<unknown>[] = [];
+  waitUntil(promise: Promise<unknown>): void {
+    if (!(this instanceof FakeExecutionContext)) throw new TypeError('Illegal invocation');
+    this.promises.push(promise);
+  }
+  passThroughOnException(): void {}
+  props = {};
+}
+
+function gate() {
+  let release: () => void = () => {};
+  const opened = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { opened, release };
+}
+
+describe('web handler: answers', () => {
+  const { handler, calls, logger } = setup({ maxBodyBytes: 4096 });
+
+  it('answers 200 to a signed delivery and passes the Request to the handler', async () => {
+    const { task, request } = await signedRequest(createTestTask({ metadata: { a: 1 } }));
+    const response = await handler(request);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await response.json()).toEqual({ received: true });
+    const call = calls.find((c) => c.id === task.id);
+    expect(call?.status).toBe('succeeded');
+    expect(call?.request).toBe(request);
+  });
+
+  it('routes failed tasks to onFailed', async () => {
+    const { task, request } = await signedRequest(createTestTask({ status: 'failed' }));
+    expect((await handler(request)).status).toBe(200);
+    expect(calls.find((c) => c.id === task.id)?.status).toBe('failed');
+  });
+
+  it('verifies the exact bytes: pretty-printed JSON with a BOM and unicode passes', async () => {
+    const task = createTestTask({ metadata: { title: 'Café 😀' } });
+    const body = `\uFEFF${JSON.stringify(task, null, 2)}\n`;
+    const response = await handler(
+      new Request(`${URL_BASE}${PATH}`, {
+        method: 'POST',
+        body,
+        headers: { 'ittybit-signature': await signPayload(body, SECRET) },
+      }),
+    );
+    expect(response.status).toBe(200);
+    expect(calls.some((c) => c.id === task.id)).toBe(true);
+  });
+
+  it('answers 401 to a wrong or missing signature without calling a handler', async () => {
+    const task = createTestTask();
+    const body = JSON.stringify(task);
+    const wrong = await handler(
+      new Request(`${URL_BASE}${PATH}`, {
+        method: 'POST',
+        body,
+        headers: { 'ittybit-signature': await signPayload(body, 'not_the_secret') },
+      }),
+    );
+    const missing = await handler(new Request(`${URL_BASE}${PATH}`, { method: 'POST', body }));
+    for (const response of [wrong, missing]) {
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({ error: 'unauthorized' });
+    }
+    expect(calls.some((c) => c.id === task.id)).toBe(false);
+  });
+
+  it('answers 400 to a signed body that is not JSON', async () => {
+    const body = 'not json';
+    const response = await handler(
+      new Request(`${URL_BASE}${PATH}`, {
+        method: 'POST',
+        body,
+        headers: { 'ittybit-signature': await signPayload(body, SECRET) },
+      }),
+    );
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: 'invalid_payload' });
+  });
+
+  it('answers 413 on Content-Length before reading the body', async () => {
+    const { task, request } = await signedRequest(createTestTask(), {
+      headers: { 'content-length': '5000' },
+    });
+    const response = await handler(request);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: 'payload_too_large' });
+    expect(request.bodyUsed).toBe(false);
+    expect(calls.some((c) => c.id === task.id)).toBe(false);
+  });
+
+  it('answers 413 to a streamed body with no Content-Length and cancels the stream', async () => {
+    const maxChunks = 1000;
+    const { stream, state } = countingStream(1024, maxChunks);
+    const request = new Request(`${URL_BASE}${PATH}`, {
+      method: 'POST',
+      body: stream,
+      duplex: 'half',
+      headers: { 'ittybit-signature': 'a'.repeat(64) },
+    } as RequestInit);
+    expect(request.headers.get('content-length')).toBeNull();
+    const response = await handler(request);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: 'payload_too_large' });
+    expect(state.cancelled).toBe(true);
+    expect(state.pulled).toBeLessThan(maxChunks);
+  });
+
+  it('answers 500 body_consumed and logs how to mount it when the body was already read', async () => {
+    const { task, request } = await signedRequest();
+    await request.json();
+    const locked = (await signedRequest()).request;
+    locked.body?.getReader();
+    for (const consumed of [request, locked]) {
+      const before = logger.lines.length;
+      const response = await handler(consumed);
+      expect(response.status).toBe(500);
+      expect(await response.json()).toEqual({ error: 'body_consumed' });
+      const line = logger.lines.slice(before).find((l) => l.includes('body_consumed'));
+      expect(line).toMatch(/^error /);
+      expect(line).toContain('export const POST = ittybitWebhook({...})');
+      expect(line).toContain('handler(c.req.raw)');
+    }
+    expect(calls.some((c) => c.id === task.id)).toBe(false);
+  });
+
+  it('answers 405 with Allow: POST to other methods', async () => {
+    for (const method of ['GET', 'HEAD', 'PUT']) {
+      const response = await handler(new Request(`${URL_BASE}${PATH}`, { method }));
+      expect(response.status, method).toBe(405);
+      expect(response.headers.get('allow')).toBe('POST');
+    }
+  });
+
+  it('answers a duplicate with 200 and the duplicate header, without calling the handler', async () => {
+    const task = createTestTask();
+    const first = await handler((await signedRequest(task)).request);
+    const second = await handler((await signedRequest(task)).request);
+    expect(first.headers.get('ittybit-webhook-duplicate')).toBeNull();
+    expect(second.status).toBe(200);
+    expect(second.headers.get('ittybit-webhook-duplicate')).toBe('true');
+    expect(await second.json()).toEqual({ received: true, duplicate: true });
+    expect(calls.filter((c) => c.id === task.id)).toHaveLength(1);
+  });
+
+  it('answers 500 handler_failed when the handler throws, and runs it again on the retry', async () => {
+    let attempts = 0;
+    const { handler: failing } = setup({
+      logger: false,
+      onSucceeded: () => {
+        attempts += 1;
+        if (attempts === 1) throw new Error('database is down (secret detail)');
+      },
+    });
+    const task = createTestTask();
+    const first = await failing((await signedRequest(task)).request);
+    expect(first.status).toBe(500);
+    const text = await first.text();
+    expect(JSON.parse(text)).toEqual({ error: 'handler_failed' });
+    expect(text).not.toContain('secret detail');
+    expect((await failing((await signedRequest(task)).request)).status).toBe(200);
+    expect(attempts).toBe(2);
+  });
+
+  it('throws at creation when the secret is missing', () => {
+    expect(() => ittybitWebhook({ secret: '', onSucceeded: () => {}, onFailed: () => {} })).toThrow(
+      /secret.*missing/,
+    );
+  });
+});
+
+describe("web handler: respond 'immediately'", () => {
+  const VERCEL = Symbol.for('@vercel/request-context');
+  const globals = globalThis as { [VERCEL]?: unknown };
+  afterEach(() => {
+    delete globals[VERCEL];
+  });
+
+  function slowSetup(extra: Partial<ReceiverOptions<Record<string, unknown>, Request>> = {}) {
+    const events: string[] = [];
+    const { opened, release } = gate();
+    const { handler } = setup({
+      logger: false,
+      respond: 'immediately',
+      onSucceeded: async () => {
+        events.push('started');
+        await opened;
+        events.push('done');
+      },
+      ...extra,
+    });
+    return { handler, events, release };
+  }
+
+  it('answers 200 before the handler finishes and hands its promise to context.waitUntil', async () => {
+    const { handler, events, release } = slowSetup();
+    const ctx = new FakeExecutionContext();
+    const response = await handler((await signedRequest()).request, ctx);
+    expect(response.status).toBe(200);
+    expect(events).toEqual(['started']);
+    expect(ctx.promises).toHaveLength(1);
+    release();
+    await ctx.promises[0];
+    expect(events).toEqual(['started', 'done']);
+  });
+
+  it('uses the waitUntil option (e.g. Next.js after) when the context has none', async () => {
+    const kept: Promise<unknown>[] = [];
+    const { handler, events, release } = slowSetup({ waitUntil: (p) => kept.push(p) });
+    const response = await handler((await signedRequest()).request, {
+      params: Promise.resolve({}),
+    });
+    expect(response.status).toBe(200);
+    expect(kept).toHaveLength(1);
+    release();
+    await kept[0];
+    expect(events).toEqual(['started', 'done']);
+  });
+
+  it("prefers the context's waitUntil over the option", async () => {
+    const kept: Promise<unknown>[] = [];
+    const { handler, release } = slowSetup({ waitUntil: (p) => kept.push(p) });
+    const ctx = new FakeExecutionContext();
+    await handler((await signedRequest()).request, ctx);
+    release();
+    expect(ctx.promises).toHaveLength(1);
+    expect(kept).toHaveLength(0);
+  });
+
+  it("uses Vercel's request context when there is no context and no option", async () => {
+    const vercel = new FakeExecutionContext();
+    globals[VERCEL] = { get: () => vercel };
+    const { handler, events, release } = slowSetup();
+    expect((await handler((await signedRequest()).request)).status).toBe(200);
+    expect(vercel.promises).toHaveLength(1);
+    release();
+    await vercel.promises[0];
+    expect(events).toEqual(['started', 'done']);
+
+    const kept: Promise<unknown>[] = [];
+    const withOption = slowSetup({ waitUntil: (p) => kept.push(p) });
+    await withOption.handler((await signedRequest()).request);
+    withOption.release();
+    expect(kept).toHaveLength(1);
+    expect(vercel.promises).toHaveLength(1);
+  });
+
+  it('otherwise tracks the handler so receiver.drain() waits for it', async () => {
+    const events: string[] = [];
+    const { opened, release } = gate();
+    const receiver = createReceiver<Record<string, unknown>, Request>({
+      secret: SECRET,
+      logger: false,
+      respond: 'immediately',
+      onSucceeded: async () => {
+        await opened;
+        events.push('done');
+      },
+      onFailed: () => {},
+    });
+    const handler = ittybitWebhook(receiver);
+    expect((await handler((await signedRequest()).request)).status).toBe(200);
+    expect(events).toEqual([]);
+    release();
+    await receiver.drain();
+    expect(events).toEqual(['done']);
+  });
+
+  it("does not call waitUntil in the default 'after-handler' mode", async () => {
+    const { handler, calls } = setup({ logger: false });
+    const ctx = new FakeExecutionContext();
+    const { task, request } = await signedRequest();
+    expect((await handler(request, ctx)).status).toBe(200);
+    expect(calls.some((c) => c.id === task.id)).toBe(true);
+    expect(ctx.promises).toHaveLength(0);
+  });
+});
+
+describe('Next.js App Router route module', () => {
+  it('answers a delivery to `export const POST` called the way Next.js calls it', async () => {
+    const task = createTestTask({ metadata: { exportId: 'exp_42' } });
+    const { request } = await signedRequest(task);
+    const response = await nextPost(request, { params: Promise.resolve({}) });
+    expect(response.status).toBe(200);
+    expect(nextHandled).toContainEqual({ id: task.id, exportId: 'exp_42' });
+  });
+
+  it('type-checks as a route handler whose second argument is { params }', () => {
+    const asNextSees: (
+      request: Request,
+      context: { params: Promise<Record<string, string>> },
+    ) => Promise<Response> = nextPost;
+    const asWorkerSees: (request: Request, ctx: WebhookContext) => Promise<Response> = nextPost;
+    expect(typeof asNextSees).toBe('function');
+    expect(typeof asWorkerSees).toBe('function');
+  });
+});
+
+function honoApp(extra: Partial<ReceiverOptions<Record<string, unknown>, Request>> = {}) {
+  const { handler, calls, logger } = setup(extra);
+  const app = new Hono();
+  app.post(PATH, (c) => handler(c.req.raw));
+  // `app.all` lets core answer other methods with 405 instead of Hono's 404.
+  app.all('/any-method', (c) => handler(c.req.raw));
+  // On Workers: the ExecutionContext keeps background handlers alive.
+  app.post('/worker', (c) => handler(c.req.raw, c.executionCtx));
+  // The pitfall: reading the body first leaves nothing to verify.
+  app.post('/parsed-first', async (c) => {
+    await c.req.json();
+    return handler(c.req.raw);
+  });
+  app.post('/json', async (c) => c.json({ got: await c.req.json() }));
+  return { app, calls, logger };
+}
+
+describe('Hono (app.fetch)', () => {
+  it('answers a signed delivery with 200', async () => {
+    const { app, calls } = honoApp();
+    const { task, request } = await signedRequest();
+    const response = await app.fetch(request);
+    expect(response.status).toBe(200);
+    expect(calls.some((c) => c.id === task.id)).toBe(true);
+  });
+
+  it('passes c.executionCtx through on Workers', async () => {
+    const events: string[] = [];
+    const { opened, release } = gate();
+    const { app } = honoApp({
+      logger: false,
+      respond: 'immediately',
+      onSucceeded: async () => {
+        await opened;
+        events.push('done');
+      },
+    });
+    const ctx = new FakeExecutionContext();
+    const { request } = await signedRequest();
+    const worker = new Request(request.url.replace(PATH, '/worker'), request);
+    const response = await app.fetch(worker, {}, ctx);
+    expect(response.status).toBe(200);
+    expect(ctx.promises).toHaveLength(1);
+    release();
+    await ctx.promises[0];
+    expect(events).toEqual(['done']);
+  });
+
+  it('answers 500 body_consumed when c.req.json() ran first', async () => {
+    const { app, calls, logger } = honoApp();
+    const { task, request } = await signedRequest();
+    const response = await app.fetch(
+      new Request(request.url.replace(PATH, '/parsed-first'), request),
+    );
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: 'body_consumed' });
+    expect(logger.lines.some((l) => l.startsWith('error ') && l.includes('c.req.raw'))).toBe(true);
+    expect(calls.some((c) => c.id === task.id)).toBe(false);
+  });
+});
+
+describe('Hono on @hono/node-server (real HTTP)', () => {
+  const { app, calls } = honoApp({ maxBodyBytes: 64 * 1024, logger: false });
+  let server: ReturnType<typeof serve> | undefined;
+  let base = '';
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
+        base = `http://127.0.0.1:${info.port}`;
+        resolve();
+      });
+    });
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => {
+      if (!server) resolve();
+      else server.close(() => resolve());
+    });
+  });
+
+  it('answers a signed delivery with 200', async () => {
+    const task = createTestTask();
+    const { body, headers } = await createTestDelivery(task, SECRET);
+    const response = await fetch(`${base}${PATH}`, { method: 'POST', body, headers });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ received: true });
+    expect(calls.some((c) => c.id === task.id)).toBe(true);
+  });
+
+  it('answers 413 by Content-Length', async () => {
+    const task = createTestTask({ metadata: { pad: 'x'.repeat(70 * 1024) } });
+    const { body, headers } = await createTestDelivery(task, SECRET);
+    const response = await fetch(`${base}${PATH}`, { method: 'POST', body, headers });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: 'payload_too_large' });
+    expect(calls.some((c) => c.id === task.id)).toBe(false);
+  });
+
+  it('answers 413 mid-stream to a chunked body with no Content-Length', async () => {
+    const { headers } = await createTestDelivery(createTestTask(), SECRET);
+    const maxChunks = 1000; // 16 MiB if the server never stopped us
+    const answer = await postChunked(
+      `${base}${PATH}`,
+      headers,
+      new Uint8Array(16 * 1024).fill(0x20),
+      maxChunks,
+    );
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'payload_too_large' });
+    expect(answer.chunksWritten).toBeLessThan(maxChunks);
+  });
+
+  it('answers 405 with Allow: POST to GET on a route mounted with app.all', async () => {
+    const response = await fetch(`${base}/any-method`);
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(await response.json()).toEqual({ error: 'method_not_allowed' });
+  });
+
+  it('leaves a sibling JSON route alone', async () => {
+    const response = await fetch(`${base}/json`, {
+      method: 'POST',
+      body: JSON.stringify({ ok: true }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(await response.json()).toEqual({ got: { ok: true } });
+  });
+});
