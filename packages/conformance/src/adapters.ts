@@ -1,0 +1,146 @@
+import { createServer } from 'node:http';
+import type { Receiver, ReceiverOptions } from '@ittybit-webhooks/core';
+import * as expressAdapter from '@ittybit-webhooks/express';
+import * as fastifyAdapter from '@ittybit-webhooks/fastify';
+import * as koaAdapter from '@ittybit-webhooks/koa';
+import * as webAdapter from '@ittybit-webhooks/web';
+import { bodyParser } from '@koa/bodyparser';
+import { Router } from '@koa/router';
+import express from 'express';
+import express4 from 'express4';
+import Fastify from 'fastify';
+import Koa from 'koa';
+import Koa2 from 'koa2';
+import { listen, type Running, serveWebHandler, WEBHOOK_PATH } from './servers.js';
+
+// Handlers are typed for every framework at once, so the receiver's request type is `any` here.
+// biome-ignore lint/suspicious/noExplicitAny: one receiver type for four framework request types
+type AnyRequest = any;
+
+/** What every adapter's `ittybitWebhook` takes: receiver options or a ready receiver. */
+export type ReceiverInput = ReceiverOptions<Record<string, unknown>, AnyRequest> | Receiver;
+
+/**
+ * How the endpoint is mounted:
+ * - `route`: the way DESIGN.md shows (`app.post`, `router.post`, `app.register`, a POST handler);
+ * - `any-method`: the same, but every method reaches the adapter (`app.all`, `router.all`) so a GET
+ *   gets the adapter's own answer rather than the framework's 404;
+ * - `parsed-first`: another body parser runs first and consumes the body.
+ */
+export type Mount = 'route' | 'any-method' | 'parsed-first';
+
+/** One adapter under test: how to serve a receiver on a real port. */
+export interface AdapterUnderTest {
+  name: string;
+  /** Why it cannot run yet (its package exports no `ittybitWebhook`), else undefined. */
+  missing: string | undefined;
+  start(input: ReceiverInput, mount: Mount): Promise<Running>;
+  /** True when `request` is this framework's own request object (handlers get it as ctx.request). */
+  isNativeRequest(request: unknown): boolean;
+}
+
+type Middleware = (...args: AnyRequest[]) => unknown;
+
+/** The adapter's `ittybitWebhook`, or undefined while its package is still a placeholder. */
+function factoryOf<F>(mod: object): F | undefined {
+  const value = (mod as { ittybitWebhook?: unknown }).ittybitWebhook;
+  return typeof value === 'function' ? (value as F) : undefined;
+}
+
+function missing(mod: object, pkg: string): string | undefined {
+  return factoryOf(mod) ? undefined : `${pkg} exports no ittybitWebhook yet`;
+}
+
+function has(value: unknown, ...keys: string[]): boolean {
+  return typeof value === 'object' && value !== null && keys.every((key) => key in value);
+}
+
+function expressLike(name: string, lib: typeof express): AdapterUnderTest {
+  return {
+    name,
+    missing: missing(expressAdapter, '@ittybit-webhooks/express'),
+    async start(input, mount) {
+      const ittybitWebhook = factoryOf<(input: ReceiverInput) => Middleware>(expressAdapter)!;
+      const app = lib();
+      // express.json() reads every application/json body before the route runs.
+      if (mount === 'parsed-first') app.use(lib.json());
+      if (mount === 'any-method') app.all(WEBHOOK_PATH, ittybitWebhook(input));
+      else app.post(WEBHOOK_PATH, ittybitWebhook(input));
+      return listen(createServer(app));
+    },
+    isNativeRequest: (request) => has(request, 'app', 'res', 'originalUrl'),
+  };
+}
+
+function koaLike(name: string, Lib: typeof Koa): AdapterUnderTest {
+  return {
+    name,
+    missing: missing(koaAdapter, '@ittybit-webhooks/koa'),
+    async start(input, mount) {
+      const ittybitWebhook = factoryOf<(input: ReceiverInput) => Middleware>(koaAdapter)!;
+      const app = new Lib();
+      app.silent = true;
+      const router = new Router();
+      // @koa/bodyparser without ctx.disableBodyParser: it parses JSON and keeps ctx.request.rawBody.
+      if (mount === 'parsed-first') app.use(bodyParser());
+      if (mount === 'any-method') router.all(WEBHOOK_PATH, ittybitWebhook(input));
+      else router.post(WEBHOOK_PATH, ittybitWebhook(input));
+      app.use(router.routes());
+      return listen(createServer(app.callback()));
+    },
+    isNativeRequest: (request) => has(request, 'req', 'res', 'request', 'response', 'app'),
+  };
+}
+
+const fastify: AdapterUnderTest = {
+  name: 'fastify 5',
+  missing: missing(fastifyAdapter, '@ittybit-webhooks/fastify'),
+  async start(input, mount) {
+    const plugin = factoryOf<Middleware>(fastifyAdapter)!;
+    const app = Fastify({ logger: false, forceCloseConnections: true });
+    if (mount === 'parsed-first') {
+      // The plugin owns the body parser of its route, so "another parser" here is an app-wide
+      // hook that turns the body into parsed JSON before the route handler runs.
+      app.addHook('preValidation', async (request) => {
+        if (Buffer.isBuffer(request.body)) {
+          request.body = JSON.parse(request.body.toString('utf8').replace(/^\uFEFF/, ''));
+        }
+      });
+    }
+    const isReceiver = typeof (input as Receiver).handle === 'function';
+    // The plugin registers every method itself (a GET gets 405), so `any-method` changes nothing.
+    await app.register(
+      plugin as Parameters<typeof app.register>[0],
+      isReceiver ? { path: WEBHOOK_PATH, receiver: input } : { path: WEBHOOK_PATH, ...input },
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    return { url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, close: () => app.close() };
+  },
+  isNativeRequest: (request) => has(request, 'raw', 'routeOptions', 'server'),
+};
+
+const web: AdapterUnderTest = {
+  name: 'web',
+  missing: missing(webAdapter, '@ittybit-webhooks/web'),
+  start(input, mount) {
+    const ittybitWebhook =
+      factoryOf<(input: ReceiverInput) => (request: Request, ctx?: unknown) => Promise<Response>>(
+        webAdapter,
+      )!;
+    // A handler sees every method (a Next.js `POST` export never sees a GET: Next answers that).
+    return serveWebHandler(ittybitWebhook(input), { readBodyFirst: mount === 'parsed-first' });
+  },
+  isNativeRequest: (request) => request instanceof Request,
+};
+
+/** Every adapter the suite runs, each on a real server. */
+export const adapters: AdapterUnderTest[] = [
+  expressLike('express 5', express),
+  expressLike('express 4', express4 as unknown as typeof express),
+  fastify,
+  koaLike('koa 3', Koa),
+  koaLike('koa 2', Koa2 as unknown as typeof Koa),
+  web,
+];
