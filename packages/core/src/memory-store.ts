@@ -9,7 +9,10 @@ interface Entry {
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
-  /** Most keys kept at once (default 10,000). Expired, then oldest completed keys go first. */
+  /**
+   * Most keys kept at once (default 10,000). When full, expired keys go first, then the oldest
+   * completed keys (a tenth at a time); running claims are never evicted.
+   */
   maxEntries?: number;
   /** Clock in milliseconds (default `Date.now`); tests may pass their own. */
   now?: () => number;
@@ -53,10 +56,14 @@ export class MemoryStore implements IdempotencyStore {
     for (const [key, entry] of this.#entries) {
       if (entry.expiresAt <= now) this.#entries.delete(key);
     }
-    // Map order is insertion order: the first completed entries are the oldest.
-    for (const [key, entry] of this.#entries) {
-      if (this.#entries.size < this.#maxEntries) return;
-      if (entry.state === 'completed') this.#entries.delete(key);
+    // Evict a batch (down to 90%), so a full store pays for one sweep per many inserts, not one
+    // per insert. Map order is insertion order: the first completed entries are the oldest.
+    const target = Math.min(this.#maxEntries - 1, Math.floor(this.#maxEntries * 0.9));
+    if (this.#entries.size > target) {
+      for (const [key, entry] of this.#entries) {
+        if (this.#entries.size <= target) break;
+        if (entry.state === 'completed') this.#entries.delete(key);
+      }
     }
     if (this.#entries.size >= this.#maxEntries) {
       // Evicting a running claim could run a handler twice: fail closed instead (503, retried).
