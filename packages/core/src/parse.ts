@@ -147,26 +147,24 @@ export function parseTask<M = Metadata>(json: unknown): Task<M> {
   const occurredAtMs =
     completedAtMs ?? event?.createdAtMs ?? toMilliseconds(body.updated_at) ?? createdAtMs;
 
-  const task: JsonObject = {
-    ...body,
-    id,
-    kind: typeof body.kind === 'string' ? body.kind : shape === 'job' ? 'job' : 'unknown',
-    status,
-    rawStatus,
-    metadata,
-    shape,
-    raw: json,
-    ...(createdAtMs !== undefined ? { createdAtMs } : {}),
-    ...(completedAtMs !== undefined ? { completedAtMs } : {}),
-    ...(occurredAtMs !== undefined ? { occurredAtMs } : {}),
-    ...(event ? { event } : {}),
-  };
+  // Plain assignments rather than conditional spreads: this runs on every delivery.
+  const task: JsonObject = Object.assign({}, body);
+  task.id = id;
+  task.kind = typeof body.kind === 'string' ? body.kind : shape === 'job' ? 'job' : 'unknown';
+  task.status = status;
+  task.rawStatus = rawStatus;
+  task.metadata = metadata;
+  task.shape = shape;
+  task.raw = json;
+  if (createdAtMs !== undefined) task.createdAtMs = createdAtMs;
+  if (completedAtMs !== undefined) task.completedAtMs = completedAtMs;
+  if (occurredAtMs !== undefined) task.occurredAtMs = occurredAtMs;
+  if (event) task.event = event;
 
   if (status === 'succeeded') {
     const outputs = normalizeOutput(body.output ?? body.outputs);
     task.outputs = outputs;
-    if (outputs[0]) task.output = outputs[0];
-    else delete task.output;
+    task.output = outputs[0];
   } else if (status === 'failed') {
     task.error = normalizeError(body.error) ??
       firstStepError(body.tasks) ?? { message: 'The sender gave no error detail' };
