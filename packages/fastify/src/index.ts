@@ -22,7 +22,7 @@ export type IttybitWebhookOptions<M = Metadata> = {
 } & (ReceiverOptions<M, FastifyRequest> | { receiver: Receiver<M, FastifyRequest> });
 
 const CONSUMED =
-  'request.body reached the Ittybit webhook route already parsed, so its exact bytes are gone. Register the plugin directly with app.register(ittybitWebhook, { path, ... }) (not wrapped in fastify-plugin) and do not replace request.body in a hook: it brings its own raw-body parser for its route.';
+  'request.body reached the Ittybit webhook route already parsed, so its exact bytes are gone: register the plugin with app.register(ittybitWebhook, { path, ... }) (it brings its own raw-body parser; do not wrap it in fastify-plugin) and make sure no hook replaces request.body on its route.';
 
 async function answer<M>(
   receiver: Receiver<M, FastifyRequest>,
