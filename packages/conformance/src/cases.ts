@@ -1,3 +1,4 @@
+import { Agent } from 'node:http';
 import type { IdempotencyStore, Receiver, ReceiverOptions } from '@ittybit-webhooks/core';
 import { createTestTask, signPayload } from '@ittybit-webhooks/core/testing';
 import { expect } from 'vitest';
@@ -398,14 +399,16 @@ export const cases: Case[] = [
     name: 'oversized by Content-Length (refused before reading)',
     options: { maxBodyBytes: SMALL_LIMIT },
     // Declares 4 KiB, sends 512 bytes and never ends: only an answer from the header gets back.
+    // Then the server must still take a delivery.
     send: async ({ url }) => [
       await send(url, {
         ...(await signed(new Uint8Array(512).fill(0x20))),
         declaredLength: 4 * SMALL_LIMIT,
         timeoutMs: 3000,
       }),
+      await send(url, await signed(createTestTask())),
     ],
-    expected: { answers: [ANSWERS.tooLarge], calls: {} },
+    expected: { answers: [ANSWERS.tooLarge, ANSWERS.ok], calls: { onSucceeded: 1 } },
   },
   {
     name: 'oversized chunked, no Content-Length (counted while reading)',
@@ -418,8 +421,27 @@ export const cases: Case[] = [
         leaveOpen: true,
         timeoutMs: 3000,
       }),
+      await send(url, await signed(createTestTask())),
     ],
-    expected: { answers: [ANSWERS.tooLarge], calls: {} },
+    expected: { answers: [ANSWERS.tooLarge, ANSWERS.ok], calls: { onSucceeded: 1 } },
+  },
+  {
+    name: 'oversized, then a delivery on the same keep-alive connection',
+    options: { maxBodyBytes: SMALL_LIMIT },
+    // The refused body's bytes must not be read as the next request (or wedge the socket).
+    send: async ({ url }) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const big = await signed(JSON.stringify({ pad: 'x'.repeat(4 * SMALL_LIMIT) }));
+        return [
+          await send(url, { ...big, agent, timeoutMs: 3000 }),
+          await send(url, { ...(await signed(createTestTask())), agent, timeoutMs: 3000 }),
+        ];
+      } finally {
+        agent.destroy();
+      }
+    },
+    expected: { answers: [ANSWERS.tooLarge, ANSWERS.ok], calls: { onSucceeded: 1 } },
   },
   {
     name: 'GET',

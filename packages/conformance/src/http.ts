@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { type Agent, request as httpRequest } from 'node:http';
 
 /** One answer as the sender sees it: status, lowercase headers, body text. */
 export interface Answer {
@@ -25,6 +25,8 @@ export interface RawRequest {
   declaredLength?: number;
   /** Do not end the request after `body` (the server must answer while the body is still open). */
   leaveOpen?: boolean;
+  /** A keep-alive agent to reuse one connection across requests (default: a new connection). */
+  agent?: Agent;
   /** Give up when no answer came within this many milliseconds (default 5000). */
   timeoutMs?: number;
 }
@@ -47,7 +49,11 @@ export function send(url: string, raw: RawRequest = {}): Promise<Answer> {
     } else if (raw.chunkSize !== undefined) {
       headers['transfer-encoding'] = 'chunked';
     }
-    const req = httpRequest(url, { method: raw.method ?? 'POST', headers, agent: false });
+    const req = httpRequest(url, {
+      method: raw.method ?? 'POST',
+      headers,
+      agent: raw.agent ?? false,
+    });
     const timer = setTimeout(() => {
       req.destroy();
       reject(
@@ -78,7 +84,7 @@ export function send(url: string, raw: RawRequest = {}): Promise<Answer> {
           body: Buffer.concat(chunks).toString('utf8'),
         });
         // A request left open on purpose is abandoned once answered.
-        req.destroy();
+        if (raw.leaveOpen || raw.declaredLength !== undefined) req.destroy();
       });
     });
     req.on('error', (error) => {
