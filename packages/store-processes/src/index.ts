@@ -9,7 +9,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { createTestDelivery, createTestTask } from '@ittybit-webhooks/core/testing';
+import {
+  createReceiver,
+  type ErrorPhase,
+  type IdempotencyStore,
+  type Receiver,
+  type ReceiverResponse,
+} from '@ittybit-webhooks/core';
+import {
+  createTestDelivery,
+  createTestTask,
+  type SenderTask,
+} from '@ittybit-webhooks/core/testing';
 
 const HOST = '127.0.0.1';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -348,4 +359,82 @@ export function summariseRuns(
   const ranTwice = taskIds.filter((id) => (runs.get(id) ?? 0) > 1);
   const exactlyOnce = taskIds.filter((id) => runs.get(id) === 1).length;
   return { handlerRuns, exactlyOnce, neverRan, ranTwice };
+}
+
+/** A receiver wired for fault tests, with everything it did recorded. */
+export interface FaultReceiver {
+  receiver: Receiver;
+  /** Handler runs per task id. */
+  runs: Map<string, number>;
+  /** Lines logged at error or warn level. */
+  logs: string[];
+  /** Phases reported to `onError`. */
+  phases: ErrorPhase[];
+  /** Delivers `task` through `receiver.handle` and times the answer. */
+  deliver(task: SenderTask): Promise<ReceiverResponse & { ms: number }>;
+}
+
+/** Options of {@link faultReceiver}. */
+export interface FaultReceiverOptions {
+  /** Store call timeout (default 500 ms). */
+  timeoutMs?: number;
+  /** Lease of a claim (default: the receiver's, 60 s). */
+  leaseMs?: number;
+  /** Called after the handler counted its run, still inside the handler. */
+  afterRun?: (task: SenderTask) => unknown;
+}
+
+/** A receiver on `store` whose handler counts runs, with a recording logger. */
+export function faultReceiver(
+  store: IdempotencyStore,
+  options: FaultReceiverOptions = {},
+): FaultReceiver {
+  const secret = 'whsec_faults';
+  const runs = new Map<string, number>();
+  const logs: string[] = [];
+  const phases: ErrorPhase[] = [];
+  const handler = async (task: { id: string }) => {
+    runs.set(task.id, (runs.get(task.id) ?? 0) + 1);
+    await options.afterRun?.(task as SenderTask);
+  };
+  const receiver = createReceiver({
+    secret,
+    onSucceeded: handler,
+    onFailed: handler,
+    idempotency: { store, timeoutMs: options.timeoutMs ?? 500, leaseMs: options.leaseMs },
+    logger: { error: (m) => logs.push(m), warn: (m) => logs.push(m) },
+    onError: (_error, info) => phases.push(info.phase),
+  });
+  return {
+    receiver,
+    runs,
+    logs,
+    phases,
+    async deliver(task) {
+      const { body, headers } = await createTestDelivery(task, secret);
+      const started = performance.now();
+      const answer = await receiver.handle({ method: 'POST', headers, body });
+      return { ...answer, ms: performance.now() - started };
+    },
+  };
+}
+
+/**
+ * Delivers `task` until it gets a 200, like the sender retrying 5xx (at most `attempts` times,
+ * `delayMs` apart). Answers the statuses seen.
+ */
+export async function deliverUntilOk(
+  faults: FaultReceiver,
+  task: SenderTask,
+  attempts = 40,
+  delayMs = 100,
+): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < attempts; i++) {
+    const answer = await faults.deliver(task);
+    statuses.push(answer.status);
+    if (answer.status === 200) break;
+    await sleep(delayMs);
+  }
+  return statuses;
 }
