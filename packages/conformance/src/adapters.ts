@@ -1,4 +1,5 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
 import type { Receiver, ReceiverOptions } from '@ittybit-webhooks/core';
 import * as expressAdapter from '@ittybit-webhooks/express';
 import * as fastifyAdapter from '@ittybit-webhooks/fastify';
@@ -9,6 +10,7 @@ import { Router } from '@koa/router';
 import express from 'express';
 import express4 from 'express4';
 import Fastify from 'fastify';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import Koa2 from 'koa2';
 import { listen, type Running, serveWebHandler, WEBHOOK_PATH } from './servers.js';
@@ -92,6 +94,24 @@ function koaLike(name: string, Lib: typeof Koa): AdapterUnderTest {
   };
 }
 
+/** The Express adapter as a plain `node:http` request listener (no framework at all). */
+const nodeHttp: AdapterUnderTest = {
+  name: 'express (node:http)',
+  missing: missing(expressAdapter, '@ittybit-webhooks/express'),
+  async start(input, mount) {
+    const listener = factoryOf<(input: ReceiverInput) => Middleware>(expressAdapter)!(input);
+    const parseJson = express.json();
+    // A plain listener sees every path and method, so `any-method` changes nothing.
+    return listen(
+      createServer((req, res) => {
+        if (mount !== 'parsed-first') return listener(req, res);
+        parseJson(req as express.Request, res as express.Response, () => listener(req, res));
+      }),
+    );
+  },
+  isNativeRequest: (request) => has(request, 'headers', 'socket', 'method') && !has(request, 'app'),
+};
+
 const fastify: AdapterUnderTest = {
   name: 'fastify 5',
   missing: missing(fastifyAdapter, '@ittybit-webhooks/fastify'),
@@ -135,12 +155,40 @@ const web: AdapterUnderTest = {
   isNativeRequest: (request) => request instanceof Request,
 };
 
+const webOnHono: AdapterUnderTest = {
+  name: 'web (hono)',
+  missing: missing(webAdapter, '@ittybit-webhooks/web'),
+  start(input, mount) {
+    const handler =
+      factoryOf<(input: ReceiverInput) => (request: Request, ctx?: unknown) => Promise<Response>>(
+        webAdapter,
+      )!(input);
+    const app = new Hono();
+    // A middleware that reads the JSON body (as a validator would) before the route.
+    if (mount === 'parsed-first') {
+      app.use(WEBHOOK_PATH, async (c, next) => {
+        await c.req.json();
+        await next();
+      });
+    }
+    // Issue 3's pattern; on Node there is no c.executionCtx (it throws), so none is passed.
+    if (mount === 'any-method') app.all(WEBHOOK_PATH, (c) => handler(c.req.raw));
+    else app.post(WEBHOOK_PATH, (c) => handler(c.req.raw));
+    return listen(
+      createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server,
+    );
+  },
+  isNativeRequest: (request) => request instanceof Request,
+};
+
 /** Every adapter the suite runs, each on a real server. */
 export const adapters: AdapterUnderTest[] = [
   expressLike('express 5', express),
   expressLike('express 4', express4 as unknown as typeof express),
+  nodeHttp,
   fastify,
   koaLike('koa 3', Koa),
   koaLike('koa 2', Koa2 as unknown as typeof Koa),
   web,
+  webOnHono,
 ];

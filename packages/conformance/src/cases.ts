@@ -184,6 +184,8 @@ export const cases: Case[] = [
           'https://cdn.ittybit.com/clippable/export-38271.mp4',
         );
         expect(ctx.key).toBe('task_a1b2c3d4:succeeded');
+        expect(ctx.signal).toBeInstanceOf(AbortSignal);
+        expect(ctx.signal.aborted).toBe(false);
         expect(ctx.headers['ittybit-signature']).toMatch(/^[0-9a-f]{64}$/);
         expect(
           env.adapter.isNativeRequest(ctx.request),
@@ -353,6 +355,42 @@ export const cases: Case[] = [
       await send(url, { ...(await signed(createTestTask())), chunkSize: 64 }),
     ],
     expected: { answers: [ANSWERS.ok], calls: { onSucceeded: 1 } },
+  },
+  {
+    name: 'unicode + BOM body in 3-byte chunks (characters split)',
+    send: async ({ url }) => {
+      const json = JSON.stringify(createTestTask({ metadata: { title: '日本語 😀 Café' } }));
+      const bytes = new Uint8Array([...BOM, ...utf8(json)]);
+      return [await send(url, { ...(await signed(bytes)), chunkSize: 3 })];
+    },
+    expected: {
+      answers: [ANSWERS.ok],
+      calls: { onSucceeded: 1 },
+      check: (env) => expect(onlyCall(env).task.metadata).toEqual({ title: '日本語 😀 Café' }),
+    },
+  },
+  {
+    name: 'query string on the URL',
+    send: ({ url }) => once(`${url}?source=ittybit&attempt=2`, signed(createTestTask())),
+    expected: { answers: [ANSWERS.ok], calls: { onSucceeded: 1 } },
+  },
+  {
+    name: 'body of exactly maxBodyBytes (Content-Length, then chunked)',
+    options: { maxBodyBytes: SMALL_LIMIT },
+    send: async ({ url }) => {
+      const exactly = (task: object) => {
+        const json = JSON.stringify({ ...task, pad: '' });
+        return JSON.stringify({ ...task, pad: 'x'.repeat(SMALL_LIMIT - utf8(json).length) });
+      };
+      const first = exactly(createTestTask());
+      const second = exactly(createTestTask());
+      expect([utf8(first).length, utf8(second).length]).toEqual([SMALL_LIMIT, SMALL_LIMIT]);
+      return [
+        await send(url, await signed(first)),
+        await send(url, { ...(await signed(second)), chunkSize: 100 }),
+      ];
+    },
+    expected: { answers: [ANSWERS.ok, ANSWERS.ok], calls: { onSucceeded: 2 } },
   },
   signatureCase('signature missing', () => undefined, 'unauthorized'),
   signatureCase('signature empty', () => '', 'unauthorized'),
@@ -559,5 +597,23 @@ export const cases: Case[] = [
       }
     },
     expected: { answers: [ANSWERS.ok], calls: { onSucceeded: 1 } },
+  },
+  {
+    name: "respond: 'immediately', handler throws (200, onError told)",
+    options: { respond: 'immediately' },
+    readyReceiver: true,
+    send: async ({ url, rec, receiver }) => {
+      rec.behaviour = () => {
+        throw new Error('boom in the background');
+      };
+      const answers = [await send(url, await signed(createTestTask()))];
+      await within(receiver!.drain(), 3000, 'receiver.drain() did not settle');
+      return answers;
+    },
+    expected: {
+      answers: [ANSWERS.ok],
+      calls: { onSucceeded: 1 },
+      check: (env) => expect(env.rec.errors.map((e) => e.phase)).toEqual(['handler']),
+    },
   },
 ];

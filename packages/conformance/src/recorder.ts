@@ -23,6 +23,11 @@ export class Recorder {
   /** Calls whose handler returned (did not throw). */
   readonly finished: Call[] = [];
   readonly logs: { level: string; message: string }[] = [];
+  /** What the receiver reported to `onError`, by phase. */
+  readonly errors: { phase: string; error: unknown }[] = [];
+  readonly onError = (error: unknown, info: { phase: string }): void => {
+    this.errors.push({ phase: info.phase, error });
+  };
   /** Runs inside every handler call; may wait (a gate) or throw. */
   behaviour: (call: Call) => unknown = () => undefined;
 

@@ -69,6 +69,7 @@ describe.each(adapters)('$name', (adapter) => {
       onCancelled: rec.handler('onCancelled'),
       onUpdate: rec.handler('onUpdate'),
       logger: rec.logger,
+      onError: rec.onError,
       ...c.options,
     };
     const receiver = c.readyReceiver ? createReceiver(options) : undefined;
