@@ -10,14 +10,12 @@ import {
 export type WaitUntil = (promise: Promise<unknown>) => void;
 
 /**
- * The optional second argument of the handler: anything with a `waitUntil` method, such as a
- * Cloudflare Worker's `ctx` or Hono's `c.executionCtx`. Other values (Next.js passes
- * `{ params }`) are accepted and ignored.
+ * A Web-standard route handler: `Request` in, `Response` out. The optional `context` may be
+ * anything with a `waitUntil` method (a Worker's `ctx`, Hono's `c.executionCtx`), which then keeps
+ * `respond: 'immediately'` work alive; anything else (Next.js passes `{ params }`) is ignored.
+ * It is typed `unknown` so that the handler passes Next.js's route-handler type check as it is.
  */
-export type WebhookContext = { waitUntil?: WaitUntil } | object;
-
-/** A Web-standard route handler: `Request` in, `Response` out. */
-export type WebhookHandler = (request: Request, context?: WebhookContext) => Promise<Response>;
+export type WebhookHandler = (request: Request, context?: unknown) => Promise<Response>;
 
 /** Options of {@link ittybitWebhook}, or a ready receiver shared with other code. */
 export type IttybitWebhookOptions<M = Metadata> =
@@ -35,10 +33,7 @@ interface WaitUntilHolder {
 }
 
 /** The context argument's `waitUntil`, else (unless the options have one) Vercel's. */
-function keepAliveFrom(
-  context: WebhookContext | undefined,
-  vercel: boolean,
-): WaitUntil | undefined {
+function keepAliveFrom(context: unknown, vercel: boolean): WaitUntil | undefined {
   const holders: unknown[] = [context];
   if (vercel) {
     holders.push(

@@ -9,7 +9,7 @@ import {
 import { createTestDelivery, createTestTask, signPayload } from '@ittybit-webhooks/core/testing';
 import { Hono } from 'hono';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ittybitWebhook, type WebhookContext } from '../src/index.js';
+import { ittybitWebhook } from '../src/index.js';
 import { handled as nextHandled, POST as nextPost } from './fixtures/next-route.js';
 import { memoryLogger, postChunked, SECRET } from './helpers.js';
 
@@ -352,14 +352,24 @@ describe('Next.js App Router route module', () => {
     expect(nextHandled).toContainEqual({ id: task.id, exportId: 'exp_42' });
   });
 
-  it('type-checks as a route handler whose second argument is { params }', () => {
-    const asNextSees: (
-      request: Request,
-      context: { params: Promise<Record<string, string>> },
-    ) => Promise<Response> = nextPost;
-    const asWorkerSees: (request: Request, ctx: WebhookContext) => Promise<Response> = nextPost;
-    expect(typeof asNextSees).toBe('function');
-    expect(typeof asWorkerSees).toBe('function');
+  it("passes Next.js's generated route type check (second argument and return type)", () => {
+    // The check `next build` generates for route.ts, restated: the second parameter's type,
+    // unless it is `unknown`, must be assignable to Next.js's `{ params: Promise<...> }`.
+    type SecondArg<F> = F extends (...args: [Request, infer C]) => unknown
+      ? unknown extends C
+        ? { params: Promise<Record<string, string>> }
+        : C
+      : never;
+    type Accepts<T, U> = [T] extends [never] ? false : [T] extends [U] ? true : false;
+    const second: Accepts<
+      SecondArg<typeof nextPost>,
+      { params: Promise<Record<string, string>> }
+    > = true;
+    const returns: Accepts<ReturnType<typeof nextPost>, Promise<Response>> = true;
+    // And Hono's ExecutionContext, a Worker's ctx or nothing at all are accepted too.
+    const honoStyle: (request: Request, ctx: { waitUntil(p: Promise<unknown>): void }) => unknown =
+      nextPost;
+    expect([second, returns, typeof honoStyle]).toEqual([true, true, 'function']);
   });
 });
 
