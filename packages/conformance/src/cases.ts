@@ -1,4 +1,4 @@
-import { Agent } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import type { IdempotencyStore, Receiver, ReceiverOptions } from '@ittybit-webhooks/core';
 import { createTestTask, signPayload } from '@ittybit-webhooks/core/testing';
 import { expect } from 'vitest';
@@ -105,7 +105,7 @@ async function signed(
     signature = (s: string): string | undefined => s,
     contentType = 'application/json' as string | undefined,
   } = {},
-): Promise<RawRequest> {
+): Promise<RawRequest & { body: Uint8Array; headers: Record<string, string> }> {
   const bytes =
     body instanceof Uint8Array
       ? body
@@ -391,6 +391,54 @@ export const cases: Case[] = [
       ];
     },
     expected: { answers: [ANSWERS.ok, ANSWERS.ok], calls: { onSucceeded: 2 } },
+  },
+  {
+    name: 'large body under a raised maxBodyBytes (1.5 of 2 MiB)',
+    options: { maxBodyBytes: 2 * 1024 * 1024 },
+    // Over Fastify's and body-parser's own defaults: the adapter must use maxBodyBytes.
+    send: ({ url }) =>
+      once(url, signed(createTestTask({ metadata: { pad: 'x'.repeat(1536 * 1024) } }))),
+    expected: { answers: [ANSWERS.ok], calls: { onSucceeded: 1 } },
+  },
+  {
+    name: '20 concurrent deliveries of different tasks',
+    send: async ({ url }) => {
+      const requests = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => signed(createTestTask({ metadata: { i } }))),
+      );
+      return Promise.all(requests.map((request) => send(url, request)));
+    },
+    expected: {
+      answers: Array.from({ length: 20 }, () => ANSWERS.ok),
+      calls: { onSucceeded: 20 },
+      check: (env) =>
+        expect(
+          env.rec.calls.map((call) => call.task.metadata.i).sort((a, b) => Number(a) - Number(b)),
+        ).toEqual(Array.from({ length: 20 }, (_, i) => i)),
+    },
+  },
+  {
+    name: 'client aborts mid-body, then a delivery',
+    send: async ({ url }) => {
+      const partial = await signed(createTestTask());
+      // Declares the full length, sends half, then resets the connection.
+      await new Promise<void>((resolve) => {
+        const req = httpRequest(url, {
+          method: 'POST',
+          agent: false,
+          headers: { ...partial.headers, 'content-length': String(partial.body.length) },
+        });
+        req.on('error', () => resolve());
+        req.on('response', () => resolve());
+        req.write(partial.body.subarray(0, 100));
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 100);
+      });
+      return [await send(url, await signed(createTestTask()))];
+    },
+    expected: { answers: [ANSWERS.ok], calls: { onSucceeded: 1 } },
   },
   signatureCase('signature missing', () => undefined, 'unauthorized'),
   signatureCase('signature empty', () => '', 'unauthorized'),
