@@ -134,6 +134,8 @@ export interface Receiver<M = Metadata, R = unknown> {
 
 interface ResolvedOptions {
   respond: 'after-handler' | 'immediately';
+  /** The `waitUntil` option, if one was given (adapters prefer it over their runtime's own). */
+  waitUntil: ((promise: Promise<unknown>) => void) | undefined;
   maxBodyBytes: number;
   maxAgeMs: number | undefined;
   idempotency: false | { ttlMs: number; leaseMs: number; timeoutMs: number };
@@ -596,6 +598,7 @@ export function createReceiver<M = Metadata, R = unknown>(
     drain,
     options: {
       respond,
+      waitUntil: options.waitUntil,
       maxBodyBytes,
       maxAgeMs,
       idempotency: store ? { ttlMs, leaseMs, timeoutMs } : false,

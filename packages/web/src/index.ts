@@ -90,7 +90,7 @@ export function ittybitWebhook<M = Metadata>(
   const receiver = toReceiver(optionsOrReceiver);
   const immediately = receiver.options.respond === 'immediately';
   // An explicit `waitUntil` option (e.g. Next.js `after`) wins over Vercel's request context.
-  const vercel = typeof (optionsOrReceiver as { waitUntil?: unknown }).waitUntil !== 'function';
+  const vercel = receiver.options.waitUntil === undefined;
   return async (request, context) => {
     const answer = await receiver.handle({
       method: request.method,

@@ -312,6 +312,24 @@ describe("web handler: respond 'immediately'", () => {
     expect(vercel.promises).toHaveLength(1);
   });
 
+  it("prefers a ready receiver's own waitUntil option over Vercel's context", async () => {
+    const vercel = new FakeExecutionContext();
+    globals[VERCEL] = { get: () => vercel };
+    const kept: Promise<unknown>[] = [];
+    const receiver = createReceiver<Record<string, unknown>, Request>({
+      secret: SECRET,
+      logger: false,
+      respond: 'immediately',
+      waitUntil: (p) => kept.push(p),
+      onSucceeded: () => {},
+      onFailed: () => {},
+    });
+    expect((await ittybitWebhook(receiver)((await signedRequest()).request)).status).toBe(200);
+    expect(kept).toHaveLength(1);
+    expect(vercel.promises).toHaveLength(0);
+    await kept[0];
+  });
+
   it('otherwise tracks the handler so receiver.drain() waits for it', async () => {
     const events: string[] = [];
     const { opened, release } = gate();
