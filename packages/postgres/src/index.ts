@@ -99,11 +99,14 @@ export interface PostgresStoreOptions {
   table?: string;
 }
 
-const LEASE_RETRIES = 5;
+const CLAIM_ATTEMPTS = 5;
 
 function milliseconds(name: string, value: number): number {
   if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-    throw new RangeError(`PostgresStore: ${name} must be a positive number of ms; got ${value}.`);
+    throw new WebhookError(
+      'invalid_options',
+      `PostgresStore: ${name} must be a positive number of milliseconds; got ${String(value)}.`,
+    );
   }
   return Math.ceil(value);
 }
@@ -163,7 +166,7 @@ WHERE key = $1 AND owner = $2 AND state = 'in_progress' AND expires_at > now()`,
   /** Claims `key` for `owner` for `leaseMs` if it is absent or its lease has lapsed. */
   async acquire(key: string, owner: string, leaseMs: number): Promise<AcquireResult> {
     const lease = milliseconds('leaseMs', leaseMs);
-    for (let attempt = 0; attempt < LEASE_RETRIES; attempt++) {
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
       const claimed = await this.#pool.query(this.#sql.claim, [key, owner, lease]);
       if (claimed.rows.length > 0) return 'acquired';
       // Someone holds a live row. Read its state in a new statement (a new snapshot); if it was

@@ -86,7 +86,10 @@ function evaluator(client: RedisClientLike): Evaluate {
 
 function milliseconds(name: string, value: number): string {
   if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-    throw new RangeError(`RedisStore: ${name} must be a positive number of ms; got ${value}.`);
+    throw new WebhookError(
+      'invalid_options',
+      `RedisStore: ${name} must be a positive number of milliseconds; got ${String(value)}.`,
+    );
   }
   return String(Math.ceil(value));
 }

@@ -1,14 +1,12 @@
 import { describeStoreContract } from '@ittybit-webhooks/store-contract';
 import { serviceReachable } from '@ittybit-webhooks/store-processes';
 import { Redis } from 'ioredis';
-import { createClient, createClientPool } from 'redis';
 import { describe } from 'vitest';
 import { type IoredisLikeClient, RedisStore } from '../src/index.js';
 
 const PORT = 6379;
 const up = await serviceReachable('Redis', PORT);
 const run = crypto.randomUUID().slice(0, 8);
-const concurrency = 32;
 
 /** Several ioredis connections behind one `eval`, round robin: callers race over many sockets. */
 function roundRobin(clients: Redis[]): IoredisLikeClient {
@@ -16,7 +14,7 @@ function roundRobin(clients: Redis[]): IoredisLikeClient {
   return { eval: (...args) => clients[i++ % clients.length]!.eval(...args) as Promise<unknown> };
 }
 
-describe.skipIf(!up)('RedisStore on a real Redis', () => {
+describe.skipIf(!up)('RedisStore with ioredis on a real Redis', () => {
   describeStoreContract(
     'RedisStore (ioredis, one connection)',
     () => {
@@ -26,7 +24,7 @@ describe.skipIf(!up)('RedisStore on a real Redis', () => {
         close: async () => void (await client.quit()),
       };
     },
-    { concurrency },
+    { concurrency: 32 },
   );
 
   describeStoreContract(
@@ -38,35 +36,18 @@ describe.skipIf(!up)('RedisStore on a real Redis', () => {
         close: async () => void (await Promise.all(clients.map((c) => c.quit()))),
       };
     },
-    { concurrency },
+    { concurrency: 32 },
   );
 
   describeStoreContract(
-    'RedisStore (node-redis client)',
-    async () => {
-      const client = createClient({ socket: { host: '127.0.0.1', port: PORT } });
-      await client.connect();
+    'RedisStore (ioredis with its own keyPrefix)',
+    () => {
+      const client = new Redis({ host: '127.0.0.1', port: PORT, keyPrefix: `test:${run}:kp:` });
       return {
-        store: new RedisStore({ client, prefix: `test:${run}:nr:` }),
+        store: new RedisStore({ client, prefix: '' }),
         close: async () => void (await client.quit()),
       };
     },
-    { concurrency },
-  );
-
-  describeStoreContract(
-    'RedisStore (node-redis pool of 8)',
-    async () => {
-      const pool = createClientPool(
-        { socket: { host: '127.0.0.1', port: PORT } },
-        { minimum: 8, maximum: 8 },
-      );
-      await pool.connect();
-      return {
-        store: new RedisStore({ client: pool, prefix: `test:${run}:nrpool:` }),
-        close: async () => void (await pool.close()),
-      };
-    },
-    { concurrency },
+    { concurrency: 16 },
   );
 });
