@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from './server.js';
 
-// The published command, as `npm install` builds it (prepare runs every package's build).
-const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+// The published command: a committed entry (so npm links it before the build) importing the
+// build that `npm install` produces (prepare runs every package's build).
+const bin = fileURLToPath(new URL('../bin/ittybit-webhooks.js', import.meta.url));
+const built = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 function exec(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -30,8 +32,8 @@ function exec(args: string[], env: Record<string, string> = {}) {
 describe('the built ittybit-webhooks command', () => {
   let server: Awaited<ReturnType<typeof startServer>>;
   beforeAll(async () => {
-    if (!existsSync(bin)) {
-      throw new Error(`${bin} is missing: run npm run build -w @ittybit-webhooks/cli first.`);
+    if (!existsSync(built)) {
+      throw new Error(`${built} is missing: run npm run build -w @ittybit-webhooks/cli first.`);
     }
     server = await startServer({
       '/flaky': (n) => ({ status: n === 0 ? 502 : 200 }),
@@ -40,9 +42,12 @@ describe('the built ittybit-webhooks command', () => {
   });
   afterAll(async () => server?.close());
 
-  it('starts with a node shebang', async () => {
-    const { readFile } = await import('node:fs/promises');
+  it('is the package.json bin, an executable file with a node shebang', async () => {
+    const { readFile, stat } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(fileURLToPath(new URL(`../${pkg.bin['ittybit-webhooks']}`, import.meta.url))).toBe(bin);
     expect((await readFile(bin, 'utf8')).startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect((await stat(bin)).mode & 0o111).not.toBe(0);
   });
 
   it('signs standard input with the secret from the environment', async () => {
