@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Receiver, ReceiverOptions } from '@ittybit-webhooks/core';
-import * as expressAdapter from '@ittybit-webhooks/express';
-import * as fastifyAdapter from '@ittybit-webhooks/fastify';
-import * as koaAdapter from '@ittybit-webhooks/koa';
-import * as webAdapter from '@ittybit-webhooks/web';
+import { ittybitWebhook as expressWebhook } from '@ittybit-webhooks/express';
+import { ittybitWebhook as fastifyWebhook } from '@ittybit-webhooks/fastify';
+import { ittybitWebhook as koaWebhook } from '@ittybit-webhooks/koa';
+import { ittybitWebhook as webWebhook } from '@ittybit-webhooks/web';
 import { bodyParser } from '@koa/bodyparser';
 import { Router } from '@koa/router';
 import express from 'express';
@@ -41,16 +41,9 @@ export interface AdapterUnderTest {
   isNativeRequest(request: unknown): boolean;
 }
 
-type Middleware = (...args: AnyRequest[]) => unknown;
-
-/** The adapter's `ittybitWebhook`, or undefined while its package is still a placeholder. */
-function factoryOf<F>(mod: object): F | undefined {
-  const value = (mod as { ittybitWebhook?: unknown }).ittybitWebhook;
-  return typeof value === 'function' ? (value as F) : undefined;
-}
-
-function missing(mod: object, pkg: string): string | undefined {
-  return factoryOf(mod) ? undefined : `${pkg} exports no ittybitWebhook yet`;
+/** Why an adapter cannot run: its package does not export `ittybitWebhook` as a function. */
+function missing(factory: unknown, pkg: string): string | undefined {
+  return typeof factory === 'function' ? undefined : `${pkg} exports no ittybitWebhook`;
 }
 
 function has(value: unknown, ...keys: string[]): boolean {
@@ -60,14 +53,13 @@ function has(value: unknown, ...keys: string[]): boolean {
 function expressLike(name: string, lib: typeof express): AdapterUnderTest {
   return {
     name,
-    missing: missing(expressAdapter, '@ittybit-webhooks/express'),
+    missing: missing(expressWebhook, '@ittybit-webhooks/express'),
     async start(input, mount) {
-      const ittybitWebhook = factoryOf<(input: ReceiverInput) => Middleware>(expressAdapter)!;
       const app = lib();
       // express.json() reads every application/json body before the route runs.
       if (mount === 'parsed-first') app.use(lib.json());
-      if (mount === 'any-method') app.all(WEBHOOK_PATH, ittybitWebhook(input));
-      else app.post(WEBHOOK_PATH, ittybitWebhook(input));
+      if (mount === 'any-method') app.all(WEBHOOK_PATH, expressWebhook(input));
+      else app.post(WEBHOOK_PATH, expressWebhook(input));
       return listen(createServer(app));
     },
     isNativeRequest: (request) => has(request, 'app', 'res', 'originalUrl'),
@@ -77,16 +69,15 @@ function expressLike(name: string, lib: typeof express): AdapterUnderTest {
 function koaLike(name: string, Lib: typeof Koa): AdapterUnderTest {
   return {
     name,
-    missing: missing(koaAdapter, '@ittybit-webhooks/koa'),
+    missing: missing(koaWebhook, '@ittybit-webhooks/koa'),
     async start(input, mount) {
-      const ittybitWebhook = factoryOf<(input: ReceiverInput) => Middleware>(koaAdapter)!;
       const app = new Lib();
       app.silent = true;
       const router = new Router();
       // @koa/bodyparser without ctx.disableBodyParser: it parses JSON and keeps ctx.request.rawBody.
       if (mount === 'parsed-first') app.use(bodyParser());
-      if (mount === 'any-method') router.all(WEBHOOK_PATH, ittybitWebhook(input));
-      else router.post(WEBHOOK_PATH, ittybitWebhook(input));
+      if (mount === 'any-method') router.all(WEBHOOK_PATH, koaWebhook(input));
+      else router.post(WEBHOOK_PATH, koaWebhook(input));
       app.use(router.routes());
       return listen(createServer(app.callback()));
     },
@@ -97,9 +88,9 @@ function koaLike(name: string, Lib: typeof Koa): AdapterUnderTest {
 /** The Express adapter as a plain `node:http` request listener (no framework at all). */
 const nodeHttp: AdapterUnderTest = {
   name: 'express (node:http)',
-  missing: missing(expressAdapter, '@ittybit-webhooks/express'),
+  missing: missing(expressWebhook, '@ittybit-webhooks/express'),
   async start(input, mount) {
-    const listener = factoryOf<(input: ReceiverInput) => Middleware>(expressAdapter)!(input);
+    const listener = expressWebhook(input);
     const parseJson = express.json();
     // A plain listener sees every path and method, so `any-method` changes nothing.
     return listen(
@@ -114,9 +105,8 @@ const nodeHttp: AdapterUnderTest = {
 
 const fastify: AdapterUnderTest = {
   name: 'fastify 5',
-  missing: missing(fastifyAdapter, '@ittybit-webhooks/fastify'),
+  missing: missing(fastifyWebhook, '@ittybit-webhooks/fastify'),
   async start(input, mount) {
-    const plugin = factoryOf<Middleware>(fastifyAdapter)!;
     const app = Fastify({ logger: false, forceCloseConnections: true });
     if (mount === 'parsed-first') {
       // The plugin owns the body parser of its route, so "another parser" here is an app-wide
@@ -130,8 +120,10 @@ const fastify: AdapterUnderTest = {
     const isReceiver = typeof (input as Receiver).handle === 'function';
     // The plugin registers every method itself (a GET gets 405), so `any-method` changes nothing.
     await app.register(
-      plugin as Parameters<typeof app.register>[0],
-      isReceiver ? { path: WEBHOOK_PATH, receiver: input } : { path: WEBHOOK_PATH, ...input },
+      fastifyWebhook,
+      isReceiver
+        ? { path: WEBHOOK_PATH, receiver: input as Receiver }
+        : { path: WEBHOOK_PATH, ...(input as ReceiverOptions) },
     );
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
@@ -143,26 +135,19 @@ const fastify: AdapterUnderTest = {
 
 const web: AdapterUnderTest = {
   name: 'web',
-  missing: missing(webAdapter, '@ittybit-webhooks/web'),
+  missing: missing(webWebhook, '@ittybit-webhooks/web'),
   start(input, mount) {
-    const ittybitWebhook =
-      factoryOf<(input: ReceiverInput) => (request: Request, ctx?: unknown) => Promise<Response>>(
-        webAdapter,
-      )!;
     // A handler sees every method (a Next.js `POST` export never sees a GET: Next answers that).
-    return serveWebHandler(ittybitWebhook(input), { readBodyFirst: mount === 'parsed-first' });
+    return serveWebHandler(webWebhook(input), { readBodyFirst: mount === 'parsed-first' });
   },
   isNativeRequest: (request) => request instanceof Request,
 };
 
 const webOnHono: AdapterUnderTest = {
   name: 'web (hono)',
-  missing: missing(webAdapter, '@ittybit-webhooks/web'),
+  missing: missing(webWebhook, '@ittybit-webhooks/web'),
   start(input, mount) {
-    const handler =
-      factoryOf<(input: ReceiverInput) => (request: Request, ctx?: unknown) => Promise<Response>>(
-        webAdapter,
-      )!(input);
+    const handler = webWebhook(input);
     const app = new Hono();
     // A middleware that reads the JSON body (as a validator would) before the route.
     if (mount === 'parsed-first') {
