@@ -103,6 +103,21 @@ const nodeHttp: AdapterUnderTest = {
   isNativeRequest: (request) => has(request, 'headers', 'socket', 'method') && !has(request, 'app'),
 };
 
+/** The Koa adapter mounted with `app.use` and its `path` option (no router: it sees every method). */
+const koaUse: AdapterUnderTest = {
+  name: 'koa 3 (app.use, path)',
+  missing: missing(koaWebhook, '@ittybit-webhooks/koa'),
+  async start(input, mount) {
+    const app = new Koa();
+    app.silent = true;
+    if (mount === 'parsed-first') app.use(bodyParser());
+    // A ready receiver spread with `path` is still a receiver (it keeps handle/verify).
+    app.use(koaWebhook({ ...input, path: WEBHOOK_PATH }));
+    return listen(createServer(app.callback()));
+  },
+  isNativeRequest: (request) => has(request, 'req', 'res', 'request', 'response', 'app'),
+};
+
 const fastify: AdapterUnderTest = {
   name: 'fastify 5',
   missing: missing(fastifyWebhook, '@ittybit-webhooks/fastify'),
@@ -174,6 +189,7 @@ export const adapters: AdapterUnderTest[] = [
   fastify,
   koaLike('koa 3', Koa),
   koaLike('koa 2', Koa2 as unknown as typeof Koa),
+  koaUse,
   web,
   webOnHono,
 ];
