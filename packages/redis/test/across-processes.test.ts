@@ -63,4 +63,24 @@ describe.skipIf(!up)('RedisStore across processes', () => {
     expect(summary.handlerRuns).toBe(counts.tasks);
     expect(counts.duplicates).toBe(counts.deliveries - counts.tasks);
   }, 60_000);
+
+  it('control: a MemoryStore per process lets the same tasks run in both processes', async () => {
+    const control = `test:${run}:control-runs`;
+    const common = { STORE: 'memory', SECRET: secret, RECORD: control, REDIS_PORT: String(PORT) };
+    const memory = await startReceivers([common, common]);
+    try {
+      const { counts, taskIds } = await deliverAll({ urls: memory.urls, secret, tasks: 200 });
+      const stored = await redis.hgetall(control);
+      const runs = new Map(Object.entries(stored).map(([id, n]) => [id, Number(n)]));
+      const summary = summariseRuns(taskIds, runs);
+      console.log(
+        `[control: MemoryStore per process] ${counts.tasks} tasks, ${counts.deliveries} deliveries: ` +
+          `handler runs ${summary.handlerRuns}, tasks run twice or more ${summary.ranTwice.length}`,
+      );
+      // The test above can fail: without a shared store, most tasks run once per process.
+      expect(summary.ranTwice.length).toBeGreaterThan(counts.tasks / 2);
+    } finally {
+      await memory.stop();
+    }
+  }, 60_000);
 });

@@ -3,11 +3,14 @@
 // PostgreSQL idempotency store. Its handler records each run in the shared engine, so the test can
 // count how many times every task ran. Prints one JSON line {"port": n} once listening.
 //
-// Environment: STORE=redis|postgres, CLIENT=ioredis|node-redis (Redis), SECRET, PREFIX (Redis
+// STORE=memory is the control: a MemoryStore per process (runs recorded in Redis), which cannot
+// deduplicate across processes.
+//
+// Environment: STORE=redis|postgres|memory, CLIENT=ioredis|node-redis (Redis), SECRET, PREFIX (Redis
 // key prefix) or TABLE (PostgreSQL table), RECORD (Redis hash or PostgreSQL table of runs),
 // REDIS_PORT, PG_PORT, MAX_DELAY_MS.
 import { createServer } from 'node:http';
-import { createReceiver } from '@ittybit-webhooks/core';
+import { createReceiver, MemoryStore } from '@ittybit-webhooks/core';
 
 const env = process.env;
 const maxDelay = Number(env.MAX_DELAY_MS ?? 20);
@@ -17,7 +20,7 @@ let store;
 let record;
 let close;
 
-if (env.STORE === 'redis') {
+if (env.STORE === 'redis' || env.STORE === 'memory') {
   const { RedisStore } = await import('@ittybit-webhooks/redis');
   const port = Number(env.REDIS_PORT ?? 6379);
   if (env.CLIENT === 'node-redis') {
@@ -32,7 +35,8 @@ if (env.STORE === 'redis') {
     const { Redis } = await import('ioredis');
     const client = new Redis({ host: '127.0.0.1', port });
     client.on('error', (error) => console.error(`ioredis: ${error.message}`));
-    store = new RedisStore({ client, prefix: env.PREFIX });
+    store =
+      env.STORE === 'memory' ? new MemoryStore() : new RedisStore({ client, prefix: env.PREFIX });
     record = (taskId) => client.hincrby(env.RECORD, taskId, 1);
     close = () => client.quit();
   }
@@ -55,7 +59,7 @@ if (env.STORE === 'redis') {
     pool.query(`INSERT INTO ${env.RECORD} (task_id, pid) VALUES ($1, $2)`, [taskId, process.pid]);
   close = () => pool.end();
 } else {
-  throw new Error(`STORE must be redis or postgres; got ${env.STORE}`);
+  throw new Error(`STORE must be redis, postgres or memory; got ${env.STORE}`);
 }
 
 const run = async (task) => {
