@@ -36,9 +36,20 @@ function bodyOf(ctx: Context): BodyReader {
     const parsed = ctx.request as unknown as ParsedRequest;
     if (parsed.rawBody instanceof Uint8Array) return parsed.rawBody;
     if (parsed.body instanceof Uint8Array) return parsed.body;
-    // @koa/bodyparser's decoded text: the same bytes unless it had a BOM or invalid UTF-8, in
-    // which case the signature check fails closed (401).
-    if (typeof parsed.rawBody === 'string') return parsed.rawBody;
+    // @koa/bodyparser's decoded text is the same bytes unless decoding dropped a BOM or replaced
+    // invalid UTF-8. Content-Length tells: if the bytes changed, answer body_consumed (500, the
+    // sender retries) rather than a 401 that would lose the delivery for good.
+    if (typeof parsed.rawBody === 'string') {
+      const text = new TextEncoder().encode(parsed.rawBody);
+      const declared = ctx.req.headers['content-length'];
+      if (declared !== undefined && Number(declared) !== text.length) {
+        throw new WebhookError(
+          'body_consumed',
+          `@koa/bodyparser decoded this body and changed its bytes (${declared} sent, ${text.length} left), so the signature cannot be checked: ${MOUNT_HINT}`,
+        );
+      }
+      return text;
+    }
     const req = ctx.req;
     if (req.readableDidRead || req.readableEnded)
       throw new WebhookError('body_consumed', MOUNT_HINT);

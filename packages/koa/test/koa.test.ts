@@ -186,8 +186,8 @@ describe.each([
     expect(seen.map((s) => s.task.metadata)).toEqual([{ title: 'Café ☕ 東京' }]);
   });
 
-  it('fails closed (401) on a body with a BOM that @koa/bodyparser decoded, and reads it with ctx.disableBodyParser', async () => {
-    const { seen, options } = recording();
+  it('answers 500 body_consumed (retried) when @koa/bodyparser dropped a BOM, and reads it with ctx.disableBodyParser', async () => {
+    const { seen, logger, options } = recording();
     const disable: Koa.Middleware = (ctx, next) => {
       if (ctx.path === PATH) ctx.disableBodyParser = true;
       return next();
@@ -202,7 +202,11 @@ describe.each([
     const lossy = await post(decoded + PATH, body, headers);
     const exact = await post(raw + PATH, body, headers);
 
-    expect(lossy.status).toBe(401);
+    expect(lossy.status).toBe(500);
+    expect(JSON.parse(lossy.body)).toEqual({ error: 'body_consumed' });
+    expect(logger.lines.join('\n')).toMatch(
+      /decoded this body and changed its bytes .*ctx\.disableBodyParser = true/,
+    );
     expect(exact.status).toBe(200);
     expect(seen.map((s) => s.task.id)).toEqual(['task_bom']);
   });
