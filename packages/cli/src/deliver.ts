@@ -153,7 +153,9 @@ function postOnce(
       finish({ error: 'ETIMEDOUT', duplicate: false });
       request.destroy();
     }, timeoutMs);
+    let answered = false;
     request.on('response', (response) => {
+      answered = true;
       const chunks: Buffer[] = [];
       let kept = 0;
       response.on('data', (chunk: Buffer) => {
@@ -174,11 +176,12 @@ function postOnce(
       response.on('end', done);
       // The receiver may close right after answering (e.g. 413 before reading the body).
       response.on('error', done);
-      response.on('aborted', done);
+      response.on('close', done);
     });
     request.on('error', (error) => {
-      // An answer that already arrived wins over a write error on a closed socket.
-      finish({ error: errorCode(error), duplicate: false });
+      // An answer that already arrived wins over a write error on a socket the receiver closed
+      // (e.g. EPIPE after an early 413): the response's own events finish the attempt.
+      if (!answered) finish({ error: errorCode(error), duplicate: false });
     });
     request.end(body);
   });

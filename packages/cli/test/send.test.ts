@@ -491,6 +491,29 @@ describe('against the real receiver pipeline', () => {
     expect(report.deliveries[0]!.attempts.map((a) => a.status)).toEqual([401]);
   });
 
+  it('reports an answer sent before the body was read (413), not the write error after it', async () => {
+    const early = http.createServer((req, res) => {
+      res.writeHead(413, { connection: 'close', 'content-type': 'application/json' });
+      res.end('{"error":"payload_too_large"}', () => req.socket.destroy());
+    });
+    await new Promise<void>((resolve) => early.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (early.address() as AddressInfo).port;
+      for (let i = 0; i < 3; i++) {
+        const result = await sendDelivery({
+          url: `http://127.0.0.1:${port}/`,
+          body: 'x'.repeat(8 * 1024 * 1024),
+          secret: SECRET,
+          backoffMs: 10,
+        });
+        expect(result.attempts.map((a) => a.status ?? a.error)).toEqual([413]);
+      }
+    } finally {
+      early.closeAllConnections();
+      await new Promise<void>((resolve) => early.close(() => resolve()));
+    }
+  });
+
   it('sendDelivery: an oversized body gets its 413 answer', async () => {
     const body = JSON.stringify({
       id: 'task_big',
