@@ -101,8 +101,13 @@ await writeFile(
   }),
 );
 
+// DESIGN.md: a 503 always carries Retry-After; shown as `503` only when it does.
 const answers = (d) =>
-  d.attempts.map((a) => (a.status ? `${a.status}${a.duplicate ? ' dup' : ''}` : a.error));
+  d.attempts.map((a) =>
+    a.status
+      ? `${a.status}${a.duplicate ? ' dup' : ''}${a.status === 503 && !a.retryAfter ? ' (no Retry-After)' : ''}`
+      : a.error,
+  );
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
