@@ -29,6 +29,7 @@ async function stage() {
     [
       'pack',
       '--silent',
+      '--ignore-scripts',
       '--pack-destination',
       dir,
       '-w',
@@ -117,8 +118,9 @@ function parseResult(text) {
 
 async function version(command, args) {
   const { code, stdout } = await run(command, args, { timeout: 15_000 });
-  // `deno --version` says `deno 2.x.y (stable, release, ...)`: keep the number.
-  return code === 0 ? (stdout.match(/\d+\.\d+\.\d+(-[\w.]+)?/)?.[0] ?? stdout.trim()) : '?';
+  // `deno --version` says `deno 2.x.y (stable, ...)`, workerd `workerd 2026-11-17`: keep the number.
+  const number = stdout.match(/\d+[.-]\d+[.-]\d+/)?.[0];
+  return code === 0 ? (number ?? stdout.trim()) : '?';
 }
 
 /** Node, Bun, Deno: resolve the packages themselves (node_modules + package.json conditions). */
