@@ -531,11 +531,18 @@ export function createReceiver<M = Metadata, R = unknown>(
     const key = keyOf(task);
     let owner: string | undefined;
     if (store) {
-      owner = randomOwner();
+      const claimant = randomOwner();
+      owner = claimant;
       let claim: Awaited<ReturnType<IdempotencyStore['acquire']>>;
+      const acquiring = store.acquire(key, claimant, leaseMs);
       try {
-        claim = await withTimeout(store.acquire(key, owner, leaseMs), timeoutMs, 'acquire');
+        claim = await withTimeout(acquiring, timeoutMs, 'acquire');
       } catch (error) {
+        // A claim that lands after we gave up would block every retry until its lease lapses:
+        // give it back as soon as it arrives.
+        acquiring
+          .then((late) => (late === 'acquired' ? store.release(key, claimant) : false))
+          .catch(() => {});
         throw error instanceof WebhookError && error.code === 'store_unavailable'
           ? error
           : new WebhookError(
@@ -578,7 +585,9 @@ export function createReceiver<M = Metadata, R = unknown>(
     } catch (error) {
       if (error instanceof WebhookError) {
         const answer = refusal(error, retryAfterSeconds);
-        const level = answer.status >= 500 ? 'error' : answer.status === 405 ? 'info' : 'warn';
+        // A duplicate arriving while the first copy runs is routine; so is a stray GET.
+        const routine = error.code === 'in_progress' || error.code === 'method_not_allowed';
+        const level = routine ? 'info' : answer.status >= 500 ? 'error' : 'warn';
         log(level, `${answer.status} ${error.code}: ${error.message}`);
         return answer;
       }

@@ -572,3 +572,38 @@ describe('logger: pino', () => {
     );
   });
 });
+
+describe('store timeouts', () => {
+  it('gives back a claim that lands after acquire timed out, so the retry is not blocked', async () => {
+    const store = new MemoryStore();
+    const realAcquire = store.acquire.bind(store);
+    let slow = true;
+    vi.spyOn(store, 'acquire').mockImplementation(async (key, owner, lease) => {
+      if (slow) {
+        slow = false;
+        await sleep(120); // past timeoutMs: the claim lands after the 503
+      }
+      return realAcquire(key, owner, lease);
+    });
+    const { receiver, onSucceeded } = setup({ idempotency: { store, timeoutMs: 40 } });
+    const request = await signedRequest();
+    expect((await receiver.handle(request)).status).toBe(503);
+    await sleep(150);
+    expect((await receiver.handle(request)).status).toBe(200);
+    expect(onSucceeded).toHaveBeenCalledTimes(1);
+  });
+
+  it('logs the busy-duplicate 503 at info level, not as an error', async () => {
+    const gate = deferred();
+    const { receiver, logger } = setup({ onSucceeded: () => gate.promise });
+    const request = await signedRequest();
+    const first = receiver.handle(request);
+    await sleep(10);
+    expect((await receiver.handle(request)).status).toBe(503);
+    gate.resolve();
+    await first;
+    expect(logger.lines.filter((l) => l.includes('in_progress'))).toEqual([
+      expect.stringMatching(/^info \[ittybit-webhooks\] 503 in_progress/),
+    ]);
+  });
+});
