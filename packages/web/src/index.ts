@@ -1,4 +1,5 @@
 import {
+  type Logger,
   type Metadata,
   type Receiver,
   type ReceiverOptions,
@@ -87,18 +88,32 @@ async function readBody(request: Request, maxBytes: number): Promise<Uint8Array>
 export function ittybitWebhook<M = Metadata>(
   optionsOrReceiver: IttybitWebhookOptions<M>,
 ): WebhookHandler {
-  const receiver = toReceiver(optionsOrReceiver);
-  const immediately = receiver.options.respond === 'immediately';
-  // An explicit `waitUntil` option (e.g. Next.js `after`) wins over Vercel's request context.
-  const vercel = receiver.options.waitUntil === undefined;
+  // The receiver is made on the first request, not at import: `next build` imports route modules
+  // without the run-time secret. A missing secret then answers 500 (Ittybit retries until it is
+  // set) and logs what to set, instead of failing the build.
+  let receiver: Receiver<M, Request> | undefined;
   return async (request, context) => {
+    try {
+      receiver ??= toReceiver(optionsOrReceiver);
+    } catch (error) {
+      const { logger } = optionsOrReceiver as { logger?: Logger | false };
+      if (logger !== false) (logger ?? console).error(`[ittybit-webhooks] ${String(error)}`);
+      return new Response('{"error":"internal_error"}', {
+        status: 500,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      });
+    }
+    const immediately = receiver.options.respond === 'immediately';
     const answer = await receiver.handle({
       method: request.method,
       headers: request.headers,
       body: (maxBytes) => readBody(request, maxBytes),
       request,
-      // Without one, core uses the `waitUntil` option, else its tracked promise (`drain()`).
-      waitUntil: immediately ? keepAliveFrom(context, vercel) : undefined,
+      // An explicit `waitUntil` option (e.g. Next.js `after`) wins over Vercel's request context;
+      // without any, core tracks the promise (`drain()`).
+      waitUntil: immediately
+        ? keepAliveFrom(context, receiver.options.waitUntil === undefined)
+        : undefined,
     });
     return new Response(answer.body, { status: answer.status, headers: answer.headers });
   };

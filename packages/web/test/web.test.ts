@@ -229,10 +229,19 @@ describe('web handler: answers', () => {
     expect(attempts).toBe(2);
   });
 
-  it('throws at creation when the secret is missing', () => {
-    expect(() => ittybitWebhook({ secret: '', onSucceeded: () => {}, onFailed: () => {} })).toThrow(
-      /secret.*missing/,
-    );
+  it('can be created without a secret (next build), then answers 500 and logs what to set', async () => {
+    const lines: string[] = [];
+    const keep = (line: string) => {
+      lines.push(line);
+    };
+    const logger = { error: keep, warn: keep };
+    const handler = ittybitWebhook({ secret: undefined, logger, onSucceeded() {}, onFailed() {} });
+    const response = await handler((await signedRequest()).request);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: 'internal_error' });
+    expect(lines).toEqual([
+      expect.stringMatching(/secret.*missing or empty.*ITTYBIT_WEBHOOK_SECRET/),
+    ]);
   });
 });
 
