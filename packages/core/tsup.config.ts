@@ -8,7 +8,12 @@ export default defineConfig({
     'crypto/web': 'src/crypto/web.ts',
   },
   format: ['esm', 'cjs'],
-  dts: { entry: { index: 'src/index.ts', testing: 'src/testing.ts' } },
+  dts: {
+    entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
+    // Types of `#crypto` for the declaration build only. Not in tsconfig.json: bundlers inside this
+    // repo (esbuild for the Worker example) would follow such a path to the Node implementation.
+    compilerOptions: { paths: { '#crypto': ['./src/crypto/node.ts'] } },
+  },
   // Resolved by the consumer through package.json "imports": node:crypto on Node, Web Crypto elsewhere.
   external: ['#crypto'],
   target: 'node20',
