@@ -1,21 +1,9 @@
-import type { IdempotencyStore, Logger, ReceiverRequest } from '../src/index.js';
+import type { IdempotencyStore, ReceiverRequest } from '../src/index.js';
 import { createTestDelivery, createTestTask } from '../src/testing.js';
 
 export const SECRET = 'whsec_test';
 
-/** A logger that keeps every line, so tests can assert what the user would read. */
-export function captureLogger(): Logger & { lines: string[]; text(): string } {
-  const lines: string[] = [];
-  const push = (level: string) => (message: string) => lines.push(`${level} ${message}`);
-  return {
-    lines,
-    text: () => lines.join('\n'),
-    error: push('error'),
-    warn: push('warn'),
-    info: push('info'),
-    debug: push('debug'),
-  };
-}
+export { captureLogger } from '@ittybit-webhooks/test-helpers';
 
 /** A signed POST of `task` (a sender-format object) as an adapter would hand it to core. */
 export async function signedRequest(

@@ -3,7 +3,7 @@ import { createTestDelivery, createTestTask, signPayload } from '@ittybit-webhoo
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PATH, ittybitWebhook } from '../src/index.js';
-import { memoryLogger, postChunked, SECRET } from './helpers.js';
+import { memoryLogger, postChunked, repeatChunk, SECRET } from './helpers.js';
 
 const PATH = '/webhooks/ittybit';
 
@@ -346,7 +346,7 @@ describe('Fastify plugin on a listening server', () => {
     const { headers } = await createTestDelivery(createTestTask(), SECRET);
     const chunk = new Uint8Array(16 * 1024).fill(0x20);
     const maxChunks = 1000; // 16 MiB if the server never stopped us
-    const answer = await postChunked(`${base}${PATH}`, headers, chunk, maxChunks);
+    const answer = await postChunked(`${base}${PATH}`, headers, repeatChunk(chunk, maxChunks));
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toEqual({ error: 'payload_too_large' });
     expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');

@@ -11,7 +11,7 @@ import { Hono } from 'hono';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ittybitWebhook } from '../src/index.js';
 import { handled as nextHandled, POST as nextPost } from './fixtures/next-route.js';
-import { memoryLogger, postChunked, SECRET } from './helpers.js';
+import { memoryLogger, postChunked, repeatChunk, SECRET } from './helpers.js';
 
 const URL_BASE = 'http://localhost:3000';
 const PATH = '/webhooks/ittybit';
@@ -504,8 +504,7 @@ describe('Hono on @hono/node-server (real HTTP)', () => {
     const answer = await postChunked(
       `${base}${PATH}`,
       headers,
-      new Uint8Array(16 * 1024).fill(0x20),
-      maxChunks,
+      repeatChunk(new Uint8Array(16 * 1024).fill(0x20), maxChunks),
     );
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toEqual({ error: 'payload_too_large' });
