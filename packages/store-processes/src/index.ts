@@ -3,7 +3,9 @@
  * - {@link serviceReachable}: skip without CI, fail under `CI=true`, when the engine is down;
  * - {@link TcpProxy} and {@link closedPort}: fault injection between a client and the engine;
  * - {@link startReceivers} and {@link deliverAll}: separate receiver processes and a sender-like
- *   driver for the across-processes exactly-once tests.
+ *   driver for the across-processes exactly-once tests;
+ * - {@link describeStoreFaults} and {@link describeAcrossProcesses}: the fault suite and the
+ *   across-processes test both stores run, given their clients.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -438,3 +440,6 @@ export async function deliverUntilOk(
   }
   return statuses;
 }
+
+export * from './across-processes.js';
+export * from './faults.js';
