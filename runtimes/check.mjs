@@ -1,5 +1,5 @@
 // The checks `npm run test:runtimes` runs on every runtime: core's known-answer signature vectors
-// (SENDER.md) and the Web adapter's basic answers, against the packed packages (driver.mjs copies
+// (docs/sender.md) and the Web adapter's basic answers, against the packed packages (driver.mjs copies
 // this file next to a node_modules of `npm pack` output, outside the repo, so no tsconfig `paths`
 // can redirect anything), so each runtime's own package.json conditions pick the `#crypto`
 // implementation. Uses only fetch-API globals

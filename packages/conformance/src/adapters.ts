@@ -24,7 +24,7 @@ export type ReceiverInput = ReceiverOptions<Record<string, unknown>, AnyRequest>
 
 /**
  * How the endpoint is mounted:
- * - `route`: the way DESIGN.md shows (`app.post`, `router.post`, `app.register`, a POST handler);
+ * - `route`: the way docs/design.md shows (`app.post`, `router.post`, `app.register`, a POST handler);
  * - `any-method`: the same, but every method reaches the adapter (`app.all`, `router.all`) so a GET
  *   gets the adapter's own answer rather than the framework's 404;
  * - `parsed-first`: another body parser runs first and consumes the body.

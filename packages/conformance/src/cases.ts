@@ -61,7 +61,7 @@ const answer = (
   headers: { 'content-type': JSON_TYPE, ...headers },
 });
 
-/** The answers of DESIGN.md's table. */
+/** The answers of the table in docs/design.md. */
 export const ANSWERS = {
   ok: answer(200, { received: true }, { 'ittybit-webhook-duplicate': null }),
   duplicate: answer(
@@ -145,7 +145,7 @@ const signatureCase = (
 });
 
 const consumedLogged = (env: CaseEnv) => {
-  // DESIGN.md: "plus a log line that says exactly how to mount it".
+  // docs/design.md: body_consumed comes with "a log line naming the fix".
   expect(
     env.rec.logs.filter((line) => line.level === 'error' && line.message.includes('body_consumed')),
   ).toHaveLength(1);
