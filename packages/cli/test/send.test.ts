@@ -344,7 +344,7 @@ describe('send: one-line errors, exit 2', () => {
 });
 
 describe('sign', () => {
-  // SENDER.md's known-answer vectors.
+  // The known-answer vectors of docs/sender.md.
   const vectors: Array<[string, Uint8Array | string, string]> = [
     ['empty', '', 'f7f9bd47fb987337b5796fdc1fdb9ba221d0d5396814bfcaf9521f43fd8927fd'],
     [

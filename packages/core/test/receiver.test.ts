@@ -57,7 +57,7 @@ describe('createReceiver: options', () => {
   });
 });
 
-describe('the answer table (DESIGN.md)', () => {
+describe('the answer table (docs/design.md)', () => {
   it('200 {"received":true} for a delivered task, handler done before the answer', async () => {
     const { receiver, onSucceeded } = setup();
     const task = createTestTask({ metadata: { exportId: 'e_1' } });

@@ -27,7 +27,7 @@ const vectors: Array<[string, Uint8Array, string]> = [
   ],
 ];
 
-describe('known-answer vectors (SENDER.md)', () => {
+describe('known-answer vectors (docs/sender.md)', () => {
   it.each(vectors)('signs %s exactly as the sender does', async (_name, body, expected) => {
     expect(await signPayload(body, SECRET)).toBe(expected);
   });
