@@ -1,17 +1,35 @@
 import { WebhookError } from './errors.js';
 import type { AcquireResult, IdempotencyStore } from './store.js';
 
-interface Entry {
-  state: 'in_progress' | 'completed';
+const IN_PROGRESS = 0;
+const COMPLETED = 1;
+
+/** One key's record. Mutated in place by complete and extend; one allocation per claim. */
+class Entry {
+  state: typeof IN_PROGRESS | typeof COMPLETED;
   owner: string;
   expiresAt: number;
+  constructor(state: Entry['state'], owner: string, expiresAt: number) {
+    this.state = state;
+    this.owner = owner;
+    this.expiresAt = expiresAt;
+  }
 }
+
+// Settled answers, made once: a promise that is already resolved can be shared by every caller,
+// so no operation allocates one.
+const ACQUIRED: Promise<AcquireResult> = Promise.resolve('acquired');
+const BUSY: Promise<AcquireResult> = Promise.resolve('in_progress');
+const DONE: Promise<AcquireResult> = Promise.resolve('completed');
+const YES: Promise<boolean> = Promise.resolve(true);
+const NO: Promise<boolean> = Promise.resolve(false);
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * Most keys kept at once (default 10,000). When full, expired keys go first, then the oldest
-   * completed keys (a tenth at a time); running claims are never evicted.
+   * Most keys kept at once (default 10,000). When full, expired keys go first, then completed keys
+   * in the order they were claimed (a tenth of the store at a time); running claims are never
+   * evicted.
    */
   maxEntries?: number;
   /** Clock in milliseconds (default `Date.now`); tests may pass their own. */
@@ -21,6 +39,12 @@ export interface MemoryStoreOptions {
 /**
  * The default idempotency store: a bounded Map in this process. Right for one long-running
  * process; use the Redis or PostgreSQL store when several instances receive deliveries.
+ *
+ * Eviction order is claim order: `complete` marks the key's record in place rather than moving
+ * it to the back, so among completed keys the one claimed first is forgotten first. With
+ * handlers much shorter than `ttlMs` that is also the one completed first. A key taken over
+ * after its lease lapsed, or recorded by a `complete` that came after its lease lapsed, counts
+ * as newly claimed.
  */
 export class MemoryStore implements IdempotencyStore {
   readonly #entries = new Map<string, Entry>();
@@ -41,31 +65,23 @@ export class MemoryStore implements IdempotencyStore {
     return n;
   }
 
-  #live(key: string): Entry | undefined {
-    const entry = this.#entries.get(key);
-    if (entry && entry.expiresAt <= this.#now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  #makeRoom(): void {
-    if (this.#entries.size < this.#maxEntries) return;
-    const now = this.#now();
-    for (const [key, entry] of this.#entries) {
-      if (entry.expiresAt <= now) this.#entries.delete(key);
+  /** Makes room for one more key, or throws `store_unavailable` if only running claims are left. */
+  #makeRoom(now: number): void {
+    const entries = this.#entries;
+    if (entries.size < this.#maxEntries) return;
+    for (const [key, entry] of entries) {
+      if (entry.expiresAt <= now) entries.delete(key);
     }
     // Evict a batch (down to 90%), so a full store pays for one sweep per many inserts, not one
-    // per insert. Map order is insertion order: the first completed entries are the oldest.
+    // per insert. Map order is claim order: the first completed entries were claimed first.
     const target = Math.min(this.#maxEntries - 1, Math.floor(this.#maxEntries * 0.9));
-    if (this.#entries.size > target) {
-      for (const [key, entry] of this.#entries) {
-        if (this.#entries.size <= target) break;
-        if (entry.state === 'completed') this.#entries.delete(key);
+    if (entries.size > target) {
+      for (const [key, entry] of entries) {
+        if (entries.size <= target) break;
+        if (entry.state === COMPLETED) entries.delete(key);
       }
     }
-    if (this.#entries.size >= this.#maxEntries) {
+    if (entries.size >= this.#maxEntries) {
       // Evicting a running claim could run a handler twice: fail closed instead (503, retried).
       throw new WebhookError(
         'store_unavailable',
@@ -74,34 +90,85 @@ export class MemoryStore implements IdempotencyStore {
     }
   }
 
-  async acquire(key: string, owner: string, leaseMs: number): Promise<AcquireResult> {
-    const entry = this.#live(key);
-    if (entry) return entry.state;
-    this.#makeRoom();
-    this.#entries.set(key, { state: 'in_progress', owner, expiresAt: this.#now() + leaseMs });
-    return 'acquired';
+  /**
+   * Records `key` as the newest key, reusing `lapsed` (its expired record) if there is one.
+   * Answers the `store_unavailable` error instead when only running claims are left.
+   */
+  #insert(
+    key: string,
+    lapsed: Entry | undefined,
+    state: Entry['state'],
+    owner: string,
+    expiresAt: number,
+    now: number,
+  ): Error | undefined {
+    const entry = lapsed;
+    if (entry !== undefined) this.#entries.delete(key);
+    try {
+      this.#makeRoom(now);
+    } catch (error) {
+      return error as Error;
+    }
+    if (entry === undefined) {
+      this.#entries.set(key, new Entry(state, owner, expiresAt));
+    } else {
+      entry.state = state;
+      entry.owner = owner;
+      entry.expiresAt = expiresAt;
+      this.#entries.set(key, entry);
+    }
+    return undefined;
   }
 
-  async complete(key: string, owner: string, ttlMs: number): Promise<boolean> {
-    const entry = this.#live(key);
-    if (!entry || entry.owner !== owner || entry.state !== 'in_progress') return false;
-    // Re-insert so eviction order follows completion time.
+  acquire(key: string, owner: string, leaseMs: number): Promise<AcquireResult> {
+    const now = this.#now();
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && entry.expiresAt > now)
+      return entry.state === COMPLETED ? DONE : BUSY;
+    const refused = this.#insert(key, entry, IN_PROGRESS, owner, now + leaseMs, now);
+    return refused === undefined ? ACQUIRED : Promise.reject(refused);
+  }
+
+  /**
+   * Marks `key` completed for `ttlMs` if `owner` holds it, or if its lease lapsed and nobody
+   * holds or completed the key since (a lapsed claim counts as absent). Answers `true` again to a
+   * repeated complete by the owner that completed it.
+   */
+  complete(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const now = this.#now();
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && entry.expiresAt > now) {
+      if (entry.owner !== owner) return NO;
+      if (entry.state === IN_PROGRESS) {
+        entry.state = COMPLETED;
+        entry.expiresAt = now + ttlMs;
+      }
+      return YES;
+    }
+    const refused = this.#insert(key, entry, COMPLETED, owner, now + ttlMs, now);
+    return refused === undefined ? YES : Promise.reject(refused);
+  }
+
+  release(key: string, owner: string): Promise<boolean> {
+    const entry = this.#entries.get(key);
+    if (
+      entry === undefined ||
+      entry.state !== IN_PROGRESS ||
+      entry.owner !== owner ||
+      entry.expiresAt <= this.#now()
+    ) {
+      return NO;
+    }
     this.#entries.delete(key);
-    this.#entries.set(key, { state: 'completed', owner, expiresAt: this.#now() + ttlMs });
-    return true;
+    return YES;
   }
 
-  async release(key: string, owner: string): Promise<boolean> {
-    const entry = this.#live(key);
-    if (!entry || entry.owner !== owner || entry.state !== 'in_progress') return false;
-    this.#entries.delete(key);
-    return true;
-  }
-
-  async extend(key: string, owner: string, leaseMs: number): Promise<boolean> {
-    const entry = this.#live(key);
-    if (!entry || entry.owner !== owner || entry.state !== 'in_progress') return false;
-    entry.expiresAt = this.#now() + leaseMs;
-    return true;
+  extend(key: string, owner: string, leaseMs: number): Promise<boolean> {
+    const entry = this.#entries.get(key);
+    if (entry === undefined || entry.state !== IN_PROGRESS || entry.owner !== owner) return NO;
+    const now = this.#now();
+    if (entry.expiresAt <= now) return NO;
+    entry.expiresAt = now + leaseMs;
+    return YES;
   }
 }

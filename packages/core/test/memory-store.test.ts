@@ -47,3 +47,88 @@ describe('MemoryStore bounds', () => {
     expect(await store.acquire('k0', 'x', 60_000)).toBe('acquired');
   });
 });
+
+describe('MemoryStore complete after the lease lapsed', () => {
+  it('records the key completed when nobody claimed it since, then forgets it after ttlMs', async () => {
+    let now = 0;
+    const store = new MemoryStore({ now: () => now });
+    await store.acquire('k', 'me', 100);
+    now = 150; // lease lapsed, nobody took the key
+    expect(await store.complete('k', 'me', 1_000)).toBe(true);
+    expect(await store.acquire('k', 'other', 100)).toBe('completed');
+    now = 1_149;
+    expect(await store.acquire('k', 'other', 100)).toBe('completed');
+    now = 1_150;
+    expect(await store.acquire('k', 'other', 100)).toBe('acquired');
+  });
+
+  it('refuses it while another owner holds the key, and once another owner completed it', async () => {
+    let now = 0;
+    const store = new MemoryStore({ now: () => now });
+    await store.acquire('k', 'me', 100);
+    now = 150;
+    expect(await store.acquire('k', 'other', 100)).toBe('acquired');
+    expect(await store.complete('k', 'me', 1_000)).toBe(false);
+    expect(await store.complete('k', 'other', 1_000)).toBe(true);
+    expect(await store.complete('k', 'me', 1_000)).toBe(false);
+    expect(await store.acquire('k', 'x', 100)).toBe('completed');
+  });
+
+  it('keeps the first expiry when the same owner completes again (a retried complete)', async () => {
+    let now = 0;
+    const store = new MemoryStore({ now: () => now });
+    await store.acquire('k', 'me', 100);
+    expect(await store.complete('k', 'me', 1_000)).toBe(true);
+    now = 500;
+    expect(await store.complete('k', 'me', 1_000)).toBe(true);
+    now = 1_000;
+    expect(await store.acquire('k', 'x', 100)).toBe('acquired');
+  });
+
+  it('fails closed (store_unavailable) when the claim was forgotten and only running claims are left', async () => {
+    let now = 0;
+    const store = new MemoryStore({ maxEntries: 2, now: () => now });
+    await store.acquire('gone', 'me', 100);
+    now = 150;
+    await store.acquire('a', 'o', 10_000);
+    await store.acquire('b', 'o', 10_000); // the sweep drops the lapsed 'gone'
+    await expect(store.complete('gone', 'me', 1_000)).rejects.toMatchObject({
+      code: 'store_unavailable',
+    });
+    expect(await store.complete('a', 'o', 1_000)).toBe(true);
+    expect(await store.complete('gone', 'me', 1_000)).toBe(true);
+    expect(await store.acquire('gone', 'x', 100)).toBe('completed');
+    expect(await store.acquire('a', 'x', 100)).toBe('acquired');
+  });
+});
+
+describe('MemoryStore eviction order', () => {
+  it('evicts completed keys in the order they were claimed (complete does not move a key)', async () => {
+    const store = new MemoryStore({ maxEntries: 10 });
+    for (let i = 0; i < 10; i++) await store.acquire(`k${i}`, 'o', 60_000);
+    // Completed in reverse: k9 first, k0 last. Claim order still decides.
+    for (let i = 9; i >= 0; i--) expect(await store.complete(`k${i}`, 'o', 60_000)).toBe(true);
+    expect(await store.acquire('new', 'o', 60_000)).toBe('acquired');
+    // Down to 90% (9 keys) before the insert: k0, claimed first though completed last, goes.
+    expect(await store.acquire('k0', 'x', 60_000)).toBe('acquired');
+    expect(await store.acquire('k2', 'x', 60_000)).toBe('completed');
+    expect(await store.acquire('k9', 'x', 60_000)).toBe('completed');
+  });
+
+  it('counts a key taken over, or completed after its lease lapsed, as newly claimed', async () => {
+    let now = 0;
+    const store = new MemoryStore({ maxEntries: 4, now: () => now });
+    await store.acquire('late', 'me', 100);
+    await store.acquire('b', 'o', 10_000);
+    await store.acquire('c', 'o', 10_000);
+    await store.complete('b', 'o', 10_000);
+    await store.complete('c', 'o', 10_000);
+    now = 150;
+    expect(await store.complete('late', 'me', 10_000)).toBe(true); // now the newest key
+    await store.acquire('d', 'o', 10_000);
+    expect(await store.acquire('e', 'o', 10_000)).toBe('acquired'); // full: evicts 'b' only
+    expect(await store.acquire('late', 'x', 10_000)).toBe('completed');
+    expect(await store.acquire('c', 'x', 10_000)).toBe('completed');
+    expect(store.size).toBe(4);
+  });
+});

@@ -120,9 +120,8 @@ export function describeStoreContract(
       expect(await store.complete(key, holder, long)).toBe(true);
     });
 
-    it('answers false for complete, release and extend on an absent key', async () => {
+    it('answers false for release and extend on an absent key, and leaves it absent', async () => {
       const key = freshKey();
-      expect(await store.complete(key, owner(), long)).toBe(false);
       expect(await store.release(key, owner())).toBe(false);
       expect(await store.extend(key, owner(), long)).toBe(false);
       expect(await store.acquire(key, owner(), long)).toBe('acquired');
@@ -161,14 +160,133 @@ export function describeStoreContract(
       expect(await store.acquire(key, owner(), long)).toBe('in_progress');
     });
 
-    it('cannot extend, complete or release a lease that lapsed', async () => {
+    it('cannot extend or release a lease that lapsed', async () => {
       const key = freshKey();
       const me = owner();
       await store.acquire(key, me, short);
       await sleep(short * 2);
       expect(await store.extend(key, me, long)).toBe(false);
-      expect(await store.complete(key, me, long)).toBe(false);
       expect(await store.release(key, me)).toBe(false);
+      expect(await store.acquire(key, owner(), long)).toBe('acquired');
+    });
+
+    // complete after the lease lapsed: the handler ran to the end, only the lease ran out (a slow
+    // store call, a blip). If nobody claimed the key since, recording it completed is what stops a
+    // retry from running the handler again.
+    it('completes a lapsed lease that nobody else claimed, for ttlMs', async () => {
+      const key = freshKey();
+      const me = owner();
+      await store.acquire(key, me, short);
+      await sleep(short * 2);
+      expect(await store.complete(key, me, short * 2)).toBe(true);
+      expect(await store.acquire(key, owner(), long)).toBe('completed');
+      expect(await store.release(key, me)).toBe(false);
+      expect(await store.extend(key, me, long)).toBe(false);
+      expect(await store.acquire(key, owner(), long)).toBe('completed');
+      await sleep(short * 3);
+      expect(await store.acquire(key, owner(), long)).toBe('acquired');
+    });
+
+    it('completes a lapsed lease whose claim another owner took and released meanwhile', async () => {
+      const key = freshKey();
+      const me = owner();
+      await store.acquire(key, me, short);
+      await sleep(short * 2);
+      const other = owner();
+      expect(await store.acquire(key, other, long)).toBe('acquired');
+      expect(await store.release(key, other)).toBe(true);
+      expect(await store.complete(key, me, long)).toBe(true);
+      expect(await store.acquire(key, owner(), long)).toBe('completed');
+    });
+
+    it('completes a lapsed lease when the claim that took over lapsed too (lapsed counts as absent)', async () => {
+      const key = freshKey();
+      const me = owner();
+      await store.acquire(key, me, short);
+      await sleep(short * 2);
+      expect(await store.acquire(key, owner(), short)).toBe('acquired');
+      await sleep(short * 2);
+      expect(await store.complete(key, me, long)).toBe(true);
+      expect(await store.acquire(key, owner(), long)).toBe('completed');
+    });
+
+    it("refuses a lapsed owner's complete while another owner holds a live claim", async () => {
+      const key = freshKey();
+      const me = owner();
+      await store.acquire(key, me, short);
+      await sleep(short * 2);
+      const other = owner();
+      expect(await store.acquire(key, other, long)).toBe('acquired');
+      expect(await store.complete(key, me, long)).toBe(false);
+      expect(await store.acquire(key, owner(), long)).toBe('in_progress');
+      expect(await store.extend(key, other, long)).toBe(true);
+      expect(await store.complete(key, other, long)).toBe(true);
+    });
+
+    it("refuses a lapsed owner's complete once another owner completed the key", async () => {
+      const key = freshKey();
+      const me = owner();
+      await store.acquire(key, me, short);
+      await sleep(short * 2);
+      const other = owner();
+      expect(await store.acquire(key, other, long)).toBe('acquired');
+      expect(await store.complete(key, other, long)).toBe(true);
+      expect(await store.complete(key, me, long)).toBe(false);
+      expect(await store.complete(key, owner(), long)).toBe(false);
+      expect(await store.acquire(key, owner(), long)).toBe('completed');
+      // Still the other owner's record: its own repeated complete is answered true.
+      expect(await store.complete(key, other, long)).toBe(true);
+    });
+
+    it('answers true to a repeated complete by the same owner (a retry whose reply was lost)', async () => {
+      const key = freshKey();
+      const me = owner();
+      await store.acquire(key, me, long);
+      expect(await store.complete(key, me, long)).toBe(true);
+      expect(await store.complete(key, me, long)).toBe(true);
+      expect(await store.acquire(key, owner(), long)).toBe('completed');
+      expect(await store.release(key, me)).toBe(false);
+      expect(await store.acquire(key, owner(), long)).toBe('completed');
+    });
+
+    it('answers true to a repeated complete after a lapsed lease was completed', async () => {
+      const key = freshKey();
+      const me = owner();
+      await store.acquire(key, me, short);
+      await sleep(short * 2);
+      expect(await store.complete(key, me, long)).toBe(true);
+      expect(await store.complete(key, me, long)).toBe(true);
+      expect(await store.acquire(key, owner(), long)).toBe('completed');
+    });
+
+    // A store cannot tell a claim that lapsed and was then forgotten (expired, pruned, evicted)
+    // from no claim at all, and the only caller of complete is the owner that acquired the key.
+    it('completes an absent key: a lapsed claim may already be forgotten', async () => {
+      const key = freshKey();
+      const me = owner();
+      expect(await store.complete(key, me, long)).toBe(true);
+      expect(await store.acquire(key, owner(), long)).toBe('completed');
+      expect(await store.complete(key, me, long)).toBe(true);
+      expect(await store.complete(key, owner(), long)).toBe(false);
+    });
+
+    it("lets exactly one of a lapsed owner's complete and a new claim win, under races", async () => {
+      const keys = Array.from({ length: 20 }, freshKey);
+      const lapsed = new Map(keys.map((key) => [key, owner()]));
+      await Promise.all(keys.map((key) => store.acquire(key, lapsed.get(key) as string, short)));
+      await sleep(short * 2);
+      const outcomes = await Promise.all(
+        keys.map(async (key) => {
+          const [completed, claim] = await Promise.all([
+            store.complete(key, lapsed.get(key) as string, long),
+            store.acquire(key, owner(), long),
+          ]);
+          return { completed, claim };
+        }),
+      );
+      for (const { completed, claim } of outcomes) {
+        expect(completed ? claim === 'completed' : claim === 'acquired').toBe(true);
+      }
     });
 
     it('forgets a completed key once its TTL lapses', async () => {
