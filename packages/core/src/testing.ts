@@ -205,23 +205,20 @@ export function createTestRun(overrides: Partial<SenderRun> = {}): SenderRun {
 
 /**
  * A sender-format job (the API reference's shape) with a fresh `job_…` id (or `overrides.id`):
- * `object: "job"`, one step in `tasks`, output URL strings on success, an `error` (on the job and
+ * `object: "job"`, one step of the job's kind and metadata in `tasks`, output URL strings on success, an `error` (on the job and
  * its step) on failure, `created_at` / `finished_at` in milliseconds.
  */
 export function createTestJob(overrides: Partial<SenderJob> = {}): SenderJob {
   const now = Date.now();
   const id = overrides.id ?? nextId('job');
   const status = overrides.status ?? 'succeeded';
-  const step = createTestTask({
-    object: 'task',
-    status,
-    metadata: overrides.metadata ?? {},
-  });
+  const kind = overrides.kind ?? 'video';
+  const step = createTestTask({ object: 'task', kind, status, metadata: overrides.metadata ?? {} });
   const job: SenderJob = {
     id,
     object: 'job',
     status,
-    kind: 'video',
+    kind,
     input: 'https://example.com/uploads/source.mov',
     tasks: [step],
     metadata: {},
