@@ -15,6 +15,8 @@ export default defineConfig([
     entry: ['src/index.ts'],
     format: ['esm', 'cjs'],
     dts: { compilerOptions },
+    // The CommonJS build gets an `import.meta.url` (the version is read from package.json by it).
+    shims: true,
     target: 'node20',
     platform: 'node',
     clean: false,

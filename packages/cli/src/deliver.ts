@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { signPayload } from '@ittybit-webhooks/core';
+import { signPayload } from '@ittybit-webhooks/core/testing';
 
 /** How a delivery is retried: the real sender retries 5xx, timeouts and connection errors. */
 export interface RetryOptions {

@@ -1,9 +1,27 @@
 import type { AttemptResult, DeliveryResult } from './deliver.js';
 
-/** One attempt in a few characters: `200`, `200 dup`, `503`, `ECONNREFUSED`. */
+/** The `error` code of an answer's JSON body (`{"error":"body_consumed"}`), if it has one. */
+export function answerCode(attempt: Pick<AttemptResult, 'body'>): string | undefined {
+  if (!attempt.body) return undefined;
+  try {
+    const parsed = JSON.parse(attempt.body) as { error?: unknown };
+    return typeof parsed?.error === 'string' && parsed.error !== '' ? parsed.error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One attempt in a few words: the status, the answer's error code and the duplicate marker
+ * (`200`, `200 dup`, `401 unauthorized`, `500 body_consumed`, `503 in_progress`), or why no
+ * answer came (`ECONNREFUSED`, `ETIMEDOUT`).
+ */
 export function describeAttempt(attempt: AttemptResult): string {
   if (attempt.status === undefined) return attempt.error ?? 'no answer';
-  return attempt.duplicate ? `${attempt.status} dup` : String(attempt.status);
+  const code = answerCode(attempt);
+  return [String(attempt.status), code, attempt.duplicate ? 'dup' : undefined]
+    .filter((part) => part !== undefined)
+    .join(' ');
 }
 
 function formatMs(ms: number): string {
@@ -11,11 +29,11 @@ function formatMs(ms: number): string {
 }
 
 /**
- * A plain-text table, one row per delivery: task id, attempts, final status, latency and every
- * answer in order (`503 → 200 dup`).
+ * A plain-text table, one row per delivery: the task (or run) id, attempts, final status, latency
+ * and every answer in order with its reason (`503 in_progress → 200 dup`).
  */
 export function formatTable(results: readonly DeliveryResult[]): string {
-  const header = ['#', 'task id', 'attempts', 'status', 'latency', 'answers'];
+  const header = ['#', 'id', 'attempts', 'status', 'latency', 'answers'];
   const rows = results.map((r) => [
     String(r.index),
     r.taskId,

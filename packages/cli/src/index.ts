@@ -3,10 +3,10 @@
  * for scripts and tests.
  *
  * ```ts
- * import { sendDelivery, buildTask } from '@ittybit-webhooks/cli';
+ * import { buildDelivery, sendDelivery } from '@ittybit-webhooks/cli';
  * const result = await sendDelivery({
  *   url: 'http://127.0.0.1:3000/webhooks/ittybit',
- *   body: JSON.stringify(buildTask({ metadata: { exportId: 'e1' } })),
+ *   body: JSON.stringify(buildDelivery({ topic: 'run.succeeded', metadata: { batch: 'b1' } })),
  *   secret: 'whsec_test',
  * });
  * console.log(result.status, result.attempts.length);
@@ -25,12 +25,20 @@ export {
   sendDelivery,
   taskIdOf,
 } from './deliver.js';
-export { describeAttempt, formatTable } from './format.js';
+export { answerCode, describeAttempt, formatTable } from './format.js';
 export { type CliIo, EXIT, runCli } from './main.js';
 export {
+  type BuildDeliveryOptions,
   type BuildTaskOptions,
+  buildDelivery,
   buildTask,
   parseMetadataPairs,
   SEND_KINDS,
+  SEND_SHAPES,
   SEND_STATUSES,
+  SEND_TOPICS,
+  type SendShape,
+  type SendStatus,
+  statusesForTopic,
+  topicForStatus,
 } from './task.js';

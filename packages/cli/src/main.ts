@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { signPayload } from '@ittybit-webhooks/core';
+import { signPayload } from '@ittybit-webhooks/core/testing';
 import {
   DEFAULT_RETRY,
   type DeliveryResult,
@@ -9,7 +10,16 @@ import {
   taskIdOf,
 } from './deliver.js';
 import { describeAttempt, formatTable } from './format.js';
-import { buildTask, parseMetadataPairs, SEND_KINDS, SEND_STATUSES } from './task.js';
+import {
+  buildDelivery,
+  parseMetadataPairs,
+  SEND_KINDS,
+  SEND_SHAPES,
+  SEND_STATUSES,
+  SEND_TOPICS,
+  type SendShape,
+  type SendStatus,
+} from './task.js';
 
 /** Where {@link runCli} reads and writes; defaults to the process's own. */
 export interface CliIo {
@@ -31,46 +41,71 @@ export const EXIT = {
 } as const;
 
 const SECRET_ENV = 'ITTYBIT_WEBHOOK_SECRET';
+/** The command's name (the package's bin), as it prefixes error lines. */
 const NAME = 'ittybit-webhooks';
-const VERSION = '0.1.0';
+/** How a user runs it without installing anything: npx runs the package's only bin. */
+const RUN = 'npx @ittybit-webhooks/cli';
+
+/**
+ * The package's version, read from its package.json: one directory above this file, both in the
+ * source tree (src/) and in the build (dist/) of a checkout or an installed tarball.
+ */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 class UsageError extends Error {}
 
-const MAIN_HELP = `Usage: ${NAME} <command> [options]
+const MAIN_HELP = `Usage: ${RUN} <command> [options]
 
-Act like Ittybit's webhook sender against your local endpoint: signed deliveries, retries
-with backoff on 5xx, duplicates on demand.
+Act like Ittybit's webhook sender against your local endpoint: signed deliveries of every
+topic, retries with backoff on 5xx, duplicates and redeliveries on demand.
 
 Commands:
-  send <url>    POST a signed task to <url> and report every attempt
+  send <url>    POST a signed event (or task, or job) to <url> and report every attempt
   sign <file>   Print the Ittybit-Signature header for a body ("-" reads stdin)
 
 Options:
-  -h, --help     Show help (also: ${NAME} <command> --help)
+  -h, --help     Show help (also: ${RUN} <command> --help)
   -v, --version  Show the version
 
-The secret comes from --secret or the ${SECRET_ENV} environment variable.
+The secret comes from --secret or the ${SECRET_ENV} environment variable. Installed in a
+project (npm install --save-dev @ittybit-webhooks/cli), the command is ${NAME}.
 Example:
-  ${NAME} send http://127.0.0.1:3000/webhooks/ittybit --secret whsec_test --times 2
+  ${RUN} send http://127.0.0.1:3000/webhooks/ittybit --secret whsec_test --times 2
 `;
 
-const SEND_HELP = `Usage: ${NAME} send <url> [options]
+const SEND_HELP = `Usage: ${RUN} send <url> [options]
 
-Builds a task in Ittybit's webhook format (or sends --payload byte for byte), signs the exact
-body with HMAC-SHA256 into Ittybit-Signature, and POSTs it. Like the sender, it retries 5xx
-answers, timeouts and connection errors with exponential backoff, and never retries a 4xx.
+Builds a delivery in Ittybit's format (or sends --payload byte for byte), signs the exact body
+with HMAC-SHA256 into Ittybit-Signature, and POSTs it. Like the sender, it retries 5xx answers,
+timeouts and connection errors with exponential backoff, and never retries a 4xx.
 
-Task:
-  --status <s>          succeeded | failed | cancelled (default succeeded)
-  --kind <k>            video | image | audio (default video)
+By default the body is an event envelope, as Webhook Endpoints send:
+  {"id":"evt_...","object":"event","kind":"task.succeeded","data":{...},"created_at":<seconds>}
+
+What to send:
+  --topic <topic>       the event's topic: ${SEND_TOPICS.join(', ')}
+                        (default task.succeeded, or task.failed with --status failed|cancelled)
+  --status <s>          ${SEND_STATUSES.join(' | ')} (default succeeded); with --topic task.failed,
+                        failed or cancelled
+  --shape <shape>       event (default) | task (the bare task of a per-task webhook_url) |
+                        job (the API reference's job); task and job take --status, not --topic
+  --kind <k>            ${SEND_KINDS.join(' | ')} (default video), for task topics and shapes
   --metadata <k=v>      a metadata entry; repeat for more
-  --id <task id>        a fixed task id (default: a fresh task_... id)
-  --payload <file>      send this file's exact bytes instead of a built task
+  --id <id>             a fixed task id (the run's id with a run.* topic, the job's with --shape
+                        job); a success's output URL is built from it (default: a fresh id)
+  --event-id <evt_id>   a fixed event id (default: a fresh evt_... id); the same event sent
+                        again is a redelivery, which a receiver must not handle twice
+  --payload <file>      send this file's exact bytes instead of a built delivery
 Signing:
   --secret <secret>     the webhook secret (default: $${SECRET_ENV})
   --signature <value>   send this header value instead of the real signature (to test refusals)
 Deliveries:
-  --times <n>           deliver the SAME task n times: duplicates (default 1)
+  --times <n>           deliver the SAME body n times: duplicates (default 1)
   --concurrency <n>     how many deliveries run at once (default 1)
 Retries:
   --max-attempts <n>    attempts per delivery, the first included (default ${DEFAULT_RETRY.maxAttempts})
@@ -83,12 +118,15 @@ Output:
   --verbose             print each attempt to stderr as it happens
   -h, --help            show this help
 
+Each answer is shown with its reason: the status, the error code of its body and "dup" when
+the receiver marked it a duplicate, e.g. 503 in_progress → 200 dup.
+
 Exit status: 0 when every delivery ended 2xx; 1 when one ended otherwise (a 4xx, or a 5xx
 or timeout after the last attempt); 2 for bad usage, an unreadable file, a missing secret,
 or an endpoint that refused every connection.
 `;
 
-const SIGN_HELP = `Usage: ${NAME} sign <file> [--secret <secret>]
+const SIGN_HELP = `Usage: ${RUN} sign <file> [--secret <secret>]
 
 Prints the header Ittybit would send with this exact body:
   Ittybit-Signature: <lowercase hex HMAC-SHA256 of the file's bytes>
@@ -163,6 +201,33 @@ function usage<T>(parse: () => T): T {
   }
 }
 
+/** What a body is, for the report: its topic and event id when it is an event, and its id. */
+function describeBody(body: Uint8Array | string): {
+  id?: string;
+  topic?: string;
+  eventId?: string;
+  label: string;
+} {
+  const id = taskIdOf(body);
+  let parsed: { object?: unknown; kind?: unknown; id?: unknown } | undefined;
+  try {
+    parsed = JSON.parse(typeof body === 'string' ? body : new TextDecoder().decode(body));
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.object === 'event') {
+    const topic = typeof parsed.kind === 'string' ? parsed.kind : undefined;
+    const eventId = typeof parsed.id === 'string' ? parsed.id : undefined;
+    return {
+      ...(id !== undefined ? { id } : {}),
+      ...(topic !== undefined ? { topic } : {}),
+      ...(eventId !== undefined ? { eventId } : {}),
+      label: `${topic ?? 'event'} ${eventId ?? '(no event id)'} (${id ?? 'no id'})`,
+    };
+  }
+  return { ...(id !== undefined ? { id } : {}), label: id ?? '(no id)' };
+}
+
 async function send(args: string[], io: Required<Pick<CliIo, 'stdout' | 'stderr'>> & CliIo) {
   const { values, positionals } = usage(() =>
     parseArgs({
@@ -173,7 +238,10 @@ async function send(args: string[], io: Required<Pick<CliIo, 'stdout' | 'stderr'
         help: { type: 'boolean', short: 'h' },
         secret: { type: 'string' },
         signature: { type: 'string' },
+        topic: { type: 'string' },
         status: { type: 'string' },
+        shape: { type: 'string' },
+        'event-id': { type: 'string' },
         kind: { type: 'string' },
         metadata: { type: 'string', multiple: true },
         id: { type: 'string' },
@@ -199,14 +267,20 @@ async function send(args: string[], io: Required<Pick<CliIo, 'stdout' | 'stderr'
   }
   const url = parseUrl(positionals[0]);
   const secret = secretFrom(values.secret, io.env);
-  const status = values.status ?? 'succeeded';
-  if (!(SEND_STATUSES as readonly string[]).includes(status)) {
-    throw new UsageError(`--status must be one of ${SEND_STATUSES.join(', ')}; got "${status}".`);
-  }
-  const kind = values.kind ?? 'video';
-  if (!(SEND_KINDS as readonly string[]).includes(kind)) {
-    throw new UsageError(`--kind must be one of ${SEND_KINDS.join(', ')}; got "${kind}".`);
-  }
+  const oneOf = <T extends string>(
+    flag: string,
+    value: string | undefined,
+    allowed: readonly T[],
+  ) => {
+    if (value !== undefined && !(allowed as readonly string[]).includes(value)) {
+      throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}; got "${value}".`);
+    }
+    return value as T | undefined;
+  };
+  const topic = oneOf('topic', values.topic, SEND_TOPICS);
+  const status = oneOf<SendStatus>('status', values.status, SEND_STATUSES);
+  const shape = oneOf<SendShape>('shape', values.shape, SEND_SHAPES);
+  const kind = oneOf('kind', values.kind, SEND_KINDS);
   const retry = {
     maxAttempts: integer('max-attempts', values['max-attempts'], 1),
     backoffMs: integer('backoff-ms', values['backoff-ms'], 0),
@@ -218,9 +292,9 @@ async function send(args: string[], io: Required<Pick<CliIo, 'stdout' | 'stderr'
 
   let body: Uint8Array | string;
   if (values.payload !== undefined) {
-    const clash = (['status', 'kind', 'metadata', 'id'] as const).filter(
-      (k) => values[k] !== undefined,
-    );
+    const clash = (
+      ['topic', 'status', 'shape', 'kind', 'metadata', 'id', 'event-id'] as const
+    ).filter((k) => values[k] !== undefined);
     if (clash.length > 0) {
       throw new UsageError(
         `--payload is sent byte for byte; drop --${clash.join(', --')} or edit the file.`,
@@ -228,21 +302,23 @@ async function send(args: string[], io: Required<Pick<CliIo, 'stdout' | 'stderr'
     }
     body = await readBody(values.payload, io);
   } else {
-    let metadata: Record<string, string>;
     try {
-      metadata = parseMetadataPairs(values.metadata ?? []);
+      body = JSON.stringify(
+        buildDelivery({
+          metadata: parseMetadataPairs(values.metadata ?? []),
+          ...(topic !== undefined ? { topic } : {}),
+          ...(status !== undefined ? { status } : {}),
+          ...(shape !== undefined ? { shape } : {}),
+          ...(kind !== undefined ? { kind } : {}),
+          ...(values.id ? { id: values.id } : {}),
+          ...(values['event-id'] ? { eventId: values['event-id'] } : {}),
+        }),
+      );
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    body = JSON.stringify(
-      buildTask({
-        status: status as (typeof SEND_STATUSES)[number],
-        kind,
-        metadata,
-        ...(values.id ? { id: values.id } : {}),
-      }),
-    );
   }
+  const described = describeBody(body);
 
   const options: SendDeliveriesOptions = {
     url,
@@ -251,7 +327,7 @@ async function send(args: string[], io: Required<Pick<CliIo, 'stdout' | 'stderr'
     times,
     concurrency,
     jitter: values.jitter ?? false,
-    taskId: taskIdOf(body) ?? '(no id)',
+    taskId: described.id ?? '(no id)',
     ...(values.signature !== undefined ? { signature: values.signature } : {}),
     ...Object.fromEntries(Object.entries(retry).filter(([, v]) => v !== undefined)),
     ...(values.verbose
@@ -267,11 +343,19 @@ async function send(args: string[], io: Required<Pick<CliIo, 'stdout' | 'stderr'
   const ok = results.every((r) => r.ok);
   if (values.json) {
     io.stdout(
-      `${JSON.stringify({ ok, url: url.href, taskId: options.taskId, deliveries: results })}\n`,
+      `${JSON.stringify({
+        ok,
+        url: url.href,
+        ...(described.topic !== undefined ? { topic: described.topic } : {}),
+        ...(described.eventId !== undefined ? { eventId: described.eventId } : {}),
+        taskId: options.taskId,
+        deliveries: results,
+      })}\n`,
     );
   } else {
-    io.stdout(`POST ${url.href}  ${options.taskId} × ${times}, ${concurrency} at a time\n\n`);
-    io.stdout(`${formatTable(results)}\n`);
+    io.stdout(
+      `POST ${url.href}  ${described.label} × ${times}, ${concurrency} at a time\n\n${formatTable(results)}\n`,
+    );
   }
   const unreachable = results.find(isUnreachable);
   if (unreachable) {
@@ -359,13 +443,15 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
         return EXIT.ok;
       case '-v':
       case '--version':
-        full.stdout(`${VERSION}\n`);
+        full.stdout(`${version()}\n`);
         return EXIT.ok;
       case undefined:
         full.stderr(MAIN_HELP);
         return EXIT.usage;
       default:
-        throw new UsageError(`unknown command "${command}"; try send or sign (--help for more).`);
+        throw new UsageError(
+          `unknown command "${command}"; try send or sign (${RUN} --help for more).`,
+        );
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -1,11 +1,9 @@
+import { createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createReceiver, verifySignature } from '@ittybit-webhooks/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backoffDelay, type DeliveryResult, runCli, sendDelivery } from '../src/index.js';
+import { backoffDelay, type DeliveryResult, runCli } from '../src/index.js';
 import { captureIo, closedPort, startServer } from './server.js';
 
 const SECRET = 'whsec_cli_test';
@@ -30,6 +28,12 @@ beforeAll(async () => {
       status: 200,
       headers: n > 0 ? { 'ittybit-webhook-duplicate': 'true' } : undefined,
     }),
+    '/consumed': () => ({ status: 500, body: '{"error":"body_consumed"}' }),
+    '/busy-then-dup': (n) =>
+      n === 0
+        ? { status: 503, headers: { 'retry-after': '5' }, body: '{"error":"in_progress"}' }
+        : { status: 200, headers: { 'ittybit-webhook-duplicate': 'true' }, body: '{}' },
+    '/topics': () => ({ status: 200, body: '{"received":true}' }),
   });
 });
 
@@ -37,6 +41,11 @@ afterAll(async () => {
   await server?.close();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** The check a receiver makes, written independently of the CLI: hex HMAC-SHA256 of the bytes. */
+function verifySignature(body: Buffer, header: string, secret: string): boolean {
+  return createHmac('sha256', secret).update(body).digest('hex') === header;
+}
 
 async function run(args: string[], env: Record<string, string | undefined> = {}) {
   const capture = captureIo(env);
@@ -67,17 +76,25 @@ describe('send', () => {
     expect(seen!.headers['content-type']).toBe('application/json');
     const signature = seen!.headers['ittybit-signature'] as string;
     expect(signature).toMatch(/^[0-9a-f]{64}$/);
-    expect(await verifySignature(seen!.body, signature, SECRET)).toBe(true);
-    const task = JSON.parse(seen!.body.toString());
+    expect(verifySignature(seen!.body, signature, SECRET)).toBe(true);
+    const event = JSON.parse(seen!.body.toString());
+    expect(event).toMatchObject({ object: 'event', kind: 'task.succeeded' });
+    expect(event.id).toMatch(/^evt_/);
+    expect(Number.isInteger(event.created_at)).toBe(true);
+    expect(Math.abs(event.created_at - Date.now() / 1000)).toBeLessThan(60);
+    const task = event.data;
     expect(task).toMatchObject({
+      object: 'task',
       status: 'succeeded',
       kind: 'video',
       metadata: { exportId: 'e_42', note: 'a=b' },
     });
     expect(task.output.url).toMatch(/^https:/);
     expect(typeof task.completed_at).toBe('number');
-    expect(stdout).toContain(task.id);
-    expect(stdout).toMatch(/task id\s+attempts\s+status\s+latency\s+answers/);
+    expect(stdout).toContain(
+      `POST ${server.url('/ok')}  task.succeeded ${event.id} (${task.id}) × 1, 1 at a time`,
+    );
+    expect(stdout).toMatch(/#\s+id\s+attempts\s+status\s+latency\s+answers/);
     expect(stdout).toContain('1 of 1 delivery ended 2xx');
   });
 
@@ -106,10 +123,16 @@ describe('send', () => {
       .on('/ok')
       .slice(-2)
       .map((s) => JSON.parse(s.body.toString()));
-    expect(failed).toMatchObject({ status: 'failed', kind: 'audio' });
-    expect(typeof failed.error).toBe('string');
-    expect(failed.output).toBeUndefined();
-    expect(cancelled).toMatchObject({ id: 'task_fixed', status: 'cancelled' });
+    expect(failed).toMatchObject({
+      kind: 'task.failed',
+      data: { status: 'failed', kind: 'audio' },
+    });
+    expect(typeof failed.data.error).toBe('string');
+    expect(failed.data.output).toBeUndefined();
+    expect(cancelled).toMatchObject({
+      kind: 'task.failed',
+      data: { id: 'task_fixed', status: 'cancelled' },
+    });
   });
 
   it('retries a 500 with the same bytes and signature, then succeeds', async () => {
@@ -240,9 +263,9 @@ describe('send', () => {
     expect(stdout).toContain('task_pretty');
     const seen = server.on('/ok').at(-1)!;
     expect(seen.body.toString()).toBe(bytes);
-    expect(
-      await verifySignature(seen.body, seen.headers['ittybit-signature'] as string, SECRET),
-    ).toBe(true);
+    expect(verifySignature(seen.body, seen.headers['ittybit-signature'] as string, SECRET)).toBe(
+      true,
+    );
   });
 
   it('takes the secret from ITTYBIT_WEBHOOK_SECRET', async () => {
@@ -250,13 +273,201 @@ describe('send', () => {
     expect(code).toBe(0);
     const seen = server.on('/ok').at(-1)!;
     expect(
-      await verifySignature(seen.body, seen.headers['ittybit-signature'] as string, 'from_env'),
+      verifySignature(seen.body, seen.headers['ittybit-signature'] as string, 'from_env'),
     ).toBe(true);
   });
 
   it('sends --signature as given (a forged header)', async () => {
     await run(['send', server.url('/ok'), '--secret', SECRET, '--signature', 'f'.repeat(64)]);
     expect(server.on('/ok').at(-1)!.headers['ittybit-signature']).toBe('f'.repeat(64));
+  });
+});
+
+describe('send --topic, --shape, --id, --event-id', () => {
+  const last = (path: string) => JSON.parse(server.on(path).at(-1)!.body.toString());
+  const expected: Record<string, { object: string; status: string }> = {
+    'task.created': { object: 'task', status: 'processing' },
+    'task.updated': { object: 'task', status: 'processing' },
+    'task.succeeded': { object: 'task', status: 'succeeded' },
+    'task.failed': { object: 'task', status: 'failed' },
+    'run.created': { object: 'run', status: 'processing' },
+    'run.updated': { object: 'run', status: 'processing' },
+    'run.succeeded': { object: 'run', status: 'succeeded' },
+    'run.failed': { object: 'run', status: 'failed' },
+  };
+
+  it.each(Object.entries(expected))(
+    '--topic %s sends that event, data of the right object and status',
+    async (topic, { object, status }) => {
+      const { code, report } = await runJson([
+        'send',
+        server.url('/topics'),
+        '--secret',
+        SECRET,
+        '--topic',
+        topic,
+        '--metadata',
+        'exportId=e_7',
+      ]);
+      expect(code).toBe(0);
+      const event = last('/topics');
+      expect(event).toMatchObject({
+        object: 'event',
+        kind: topic,
+        data: { object, status, metadata: { exportId: 'e_7' } },
+      });
+      expect(event.id).toMatch(/^evt_/);
+      expect(event.data.id.startsWith(`${object}_`)).toBe(true);
+      if (object === 'run') expect(event.data.tasks.length).toBeGreaterThan(0);
+      if (status === 'processing' && object === 'task') {
+        expect(event.data.progress).toEqual(expect.any(Number));
+      }
+      expect(report).toMatchObject({ topic, eventId: event.id, taskId: event.data.id });
+    },
+  );
+
+  it('--shape task sends the bare task, --shape job the job', async () => {
+    await run(['send', server.url('/topics'), '--secret', SECRET, '--shape', 'task']);
+    const task = last('/topics');
+    expect(task.object).toBeUndefined();
+    expect(task.kind).toBe('video');
+    expect(task).toMatchObject({ status: 'succeeded' });
+    expect(task.id).toMatch(/^task_/);
+    await run([
+      'send',
+      server.url('/topics'),
+      '--secret',
+      SECRET,
+      '--shape',
+      'job',
+      '--status',
+      'failed',
+      '--id',
+      'job_fixed',
+    ]);
+    const job = last('/topics');
+    expect(job).toMatchObject({ id: 'job_fixed', object: 'job', status: 'failed' });
+    expect(job.tasks[0].error).toEqual(expect.any(String));
+  });
+
+  it('--id is the task id and names its output URL, in every shape', async () => {
+    for (const shape of ['event', 'task']) {
+      await run([
+        'send',
+        server.url('/topics'),
+        '--secret',
+        SECRET,
+        '--shape',
+        shape,
+        '--id',
+        'task_mine',
+        '--kind',
+        'image',
+      ]);
+      const body = last('/topics');
+      const task = shape === 'event' ? body.data : body;
+      expect(task.id).toBe('task_mine');
+      expect(task.output.url).toBe('https://cdn.example.com/task_mine.jpg');
+    }
+    await run([
+      'send',
+      server.url('/topics'),
+      '--secret',
+      SECRET,
+      '--id',
+      'run_mine',
+      '--topic',
+      'run.succeeded',
+    ]);
+    expect(last('/topics').data.id).toBe('run_mine');
+  });
+
+  it('--event-id with --times 2 redelivers the same event', async () => {
+    const { code, report } = await runJson([
+      'send',
+      server.url('/dup'),
+      '--secret',
+      SECRET,
+      '--event-id',
+      'evt_fixed_1',
+      '--times',
+      '2',
+    ]);
+    expect(code).toBe(0);
+    const bodies = server
+      .on('/dup')
+      .slice(-2)
+      .map((s) => s.body.toString());
+    expect(bodies[0]).toBe(bodies[1]);
+    expect(JSON.parse(bodies[0]!).id).toBe('evt_fixed_1');
+    expect(report).toMatchObject({ eventId: 'evt_fixed_1', topic: 'task.succeeded' });
+  });
+
+  it('two runs without --event-id send two distinct events of one task', async () => {
+    for (let i = 0; i < 2; i++) {
+      await run([
+        'send',
+        server.url('/topics'),
+        '--secret',
+        SECRET,
+        '--topic',
+        'task.updated',
+        '--id',
+        'task_progress',
+      ]);
+    }
+    const [a, b] = server
+      .on('/topics')
+      .slice(-2)
+      .map((s) => JSON.parse(s.body.toString()));
+    expect(a.data.id).toBe('task_progress');
+    expect(b.data.id).toBe('task_progress');
+    expect(a.id).not.toBe(b.id);
+  });
+});
+
+describe('send: every answer with its reason, without --json', () => {
+  it('prints the error code of each answer', async () => {
+    const { code, stdout } = await run([
+      'send',
+      server.url('/consumed'),
+      '--secret',
+      SECRET,
+      '--max-attempts',
+      '2',
+      ...FAST,
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/500 body_consumed → 500 body_consumed$/m);
+  });
+
+  it('prints the duplicate marker and a busy 503', async () => {
+    const { code, stdout } = await run([
+      'send',
+      server.url('/busy-then-dup'),
+      '--secret',
+      SECRET,
+      ...FAST,
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/503 in_progress → 200 dup$/m);
+  });
+
+  it('--verbose prints each attempt with its reason as it happens', async () => {
+    const { stderr } = await run(['send', server.url('/400'), '--secret', SECRET, '--verbose']);
+    expect(stderr).toMatch(/^#1 task_\w+ attempt 1: 400 invalid_payload \(\d+ ms\)$/m);
+  });
+});
+
+describe('--version', () => {
+  it('prints the version of package.json', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+    for (const flag of ['--version', '-v']) {
+      const { code, stdout } = await run([flag]);
+      expect(code).toBe(0);
+      expect(stdout).toBe(`${pkg.version}\n`);
+    }
   });
 });
 
@@ -294,6 +505,84 @@ describe('send: one-line errors, exit 2', () => {
       'an unknown option',
       ['send', 'http://127.0.0.1:9/x', '--secret', 's', '--bogus'],
       /Unknown option '--bogus'/,
+    ],
+    [
+      'an unknown topic',
+      ['send', 'http://127.0.0.1:9/x', '--secret', 's', '--topic', 'task.done'],
+      /--topic must be one of task.created, task.updated, task.succeeded, task.failed, run.created, run.updated, run.succeeded, run.failed; got "task.done"/,
+    ],
+    [
+      'an unknown shape',
+      ['send', 'http://127.0.0.1:9/x', '--secret', 's', '--shape', 'xml'],
+      /--shape must be one of event, task, job; got "xml"/,
+    ],
+    [
+      'a topic with the task shape',
+      [
+        'send',
+        'http://127.0.0.1:9/x',
+        '--secret',
+        's',
+        '--shape',
+        'task',
+        '--topic',
+        'run.succeeded',
+      ],
+      /a topic belongs to the event shape; the task shape has none \(use --status\)/,
+    ],
+    [
+      'an event id with the job shape',
+      ['send', 'http://127.0.0.1:9/x', '--secret', 's', '--shape', 'job', '--event-id', 'evt_1'],
+      /an event id belongs to the event shape; the job shape has none/,
+    ],
+    [
+      'a status against the topic',
+      [
+        'send',
+        'http://127.0.0.1:9/x',
+        '--secret',
+        's',
+        '--topic',
+        'task.succeeded',
+        '--status',
+        'failed',
+      ],
+      /a task.succeeded event carries status succeeded, not failed/,
+    ],
+    [
+      'a status on an update topic',
+      [
+        'send',
+        'http://127.0.0.1:9/x',
+        '--secret',
+        's',
+        '--topic',
+        'task.updated',
+        '--status',
+        'succeeded',
+      ],
+      /a task.updated event carries a task still processing; drop --status/,
+    ],
+    [
+      'a kind on a run topic',
+      ['send', 'http://127.0.0.1:9/x', '--secret', 's', '--topic', 'run.failed', '--kind', 'image'],
+      /--kind applies to task topics/,
+    ],
+    [
+      '--payload with event flags',
+      [
+        'send',
+        'http://127.0.0.1:9/x',
+        '--secret',
+        's',
+        '--payload',
+        'x.json',
+        '--topic',
+        'run.failed',
+        '--event-id',
+        'evt_1',
+      ],
+      /--payload is sent byte for byte; drop --topic, --event-id or edit the file/,
     ],
     [
       '--payload with task flags',
@@ -394,13 +683,13 @@ describe('help', () => {
     async (args) => {
       const { code, stdout } = await run(args);
       expect(code).toBe(0);
-      expect(stdout).toMatch(/^Usage: ittybit-webhooks/);
+      expect(stdout).toMatch(/^Usage: npx @ittybit-webhooks\/cli /);
     },
   );
   it('no command prints usage to stderr and exits 2', async () => {
     const { code, stderr } = await run([]);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^Usage: ittybit-webhooks/);
+    expect(stderr).toMatch(/^Usage: npx @ittybit-webhooks\/cli /);
   });
 });
 
@@ -410,119 +699,5 @@ describe('backoffDelay', () => {
     expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, options))).toEqual([100, 200, 400, 500, 500]);
     expect(backoffDelay(3, { ...options, jitter: true }, () => 0.5)).toBe(200);
     expect(backoffDelay(1)).toBe(500);
-  });
-});
-
-describe('against the real receiver pipeline', () => {
-  let endpoint: string;
-  let receiverServer: http.Server;
-  const handled: string[] = [];
-  let flaky = 0;
-
-  beforeAll(async () => {
-    const receiver = createReceiver({
-      secret: SECRET,
-      logger: false,
-      onSucceeded: async (task) => {
-        if (task.metadata.flaky === 'yes' && flaky++ === 0) throw new Error('first try fails');
-        await new Promise((r) => setTimeout(r, 100));
-        handled.push(`succeeded:${task.id}`);
-      },
-      onFailed: (task) => void handled.push(`failed:${task.id}`),
-    });
-    receiverServer = http.createServer(async (req, res) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const answer = await receiver.handle({
-        method: req.method ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks),
-      });
-      res.writeHead(answer.status, answer.headers).end(answer.body);
-    });
-    await new Promise<void>((resolve) => receiverServer.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(receiverServer.address() as AddressInfo).port}/webhooks/ittybit`;
-  });
-  afterAll(async () => {
-    receiverServer.closeAllConnections();
-    await new Promise<void>((resolve) => receiverServer.close(() => resolve()));
-  });
-
-  it('concurrent duplicates: one handler run, the other retried into a duplicate 200', async () => {
-    const { code, report } = await runJson([
-      'send',
-      endpoint,
-      '--secret',
-      SECRET,
-      '--times',
-      '2',
-      '--concurrency',
-      '2',
-      ...FAST,
-    ]);
-    expect(code).toBe(0);
-    const id = report.deliveries[0]!.taskId;
-    expect(handled.filter((h) => h === `succeeded:${id}`)).toHaveLength(1);
-    const answers = report.deliveries.map((d) => d.attempts.map((a) => a.status));
-    expect(answers).toContainEqual([200]);
-    const other = answers.find((a) => a.length > 1)!;
-    expect(other[0]).toBe(503);
-    expect(other.at(-1)).toBe(200);
-    expect(report.deliveries.filter((d) => d.duplicate)).toHaveLength(1);
-  });
-
-  it('a handler that fails once succeeds on the retry', async () => {
-    const { code, report } = await runJson([
-      'send',
-      endpoint,
-      '--secret',
-      SECRET,
-      '--metadata',
-      'flaky=yes',
-      ...FAST,
-    ]);
-    expect(code).toBe(0);
-    expect(report.deliveries[0]!.attempts.map((a) => a.status)).toEqual([500, 200]);
-  });
-
-  it('a wrong secret is refused with 401 and not retried', async () => {
-    const { code, report } = await runJson(['send', endpoint, '--secret', 'forged', ...FAST]);
-    expect(code).toBe(1);
-    expect(report.deliveries[0]!.attempts.map((a) => a.status)).toEqual([401]);
-  });
-
-  it('reports an answer sent before the body was read (413), not the write error after it', async () => {
-    const early = http.createServer((req, res) => {
-      res.writeHead(413, { connection: 'close', 'content-type': 'application/json' });
-      res.end('{"error":"payload_too_large"}', () => req.socket.destroy());
-    });
-    await new Promise<void>((resolve) => early.listen(0, '127.0.0.1', resolve));
-    try {
-      const port = (early.address() as AddressInfo).port;
-      for (let i = 0; i < 3; i++) {
-        const result = await sendDelivery({
-          url: `http://127.0.0.1:${port}/`,
-          body: 'x'.repeat(8 * 1024 * 1024),
-          secret: SECRET,
-          backoffMs: 10,
-        });
-        expect(result.attempts.map((a) => a.status ?? a.error)).toEqual([413]);
-      }
-    } finally {
-      early.closeAllConnections();
-      await new Promise<void>((resolve) => early.close(() => resolve()));
-    }
-  });
-
-  it('sendDelivery: an oversized body gets its 413 answer', async () => {
-    const body = JSON.stringify({
-      id: 'task_big',
-      status: 'succeeded',
-      kind: 'video',
-      pad: 'x'.repeat(1_100_000),
-    });
-    const result = await sendDelivery({ url: endpoint, body, secret: SECRET, backoffMs: 10 });
-    expect(result.status).toBe(413);
-    expect(result.attempts).toHaveLength(1);
   });
 });
