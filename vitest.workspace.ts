@@ -10,8 +10,8 @@ function sourceAliases(crypto: 'node' | 'web') {
   return [
     { find: '#crypto', replacement: `${root}packages/core/src/crypto/${crypto}.ts` },
     {
-      find: /^@ittybit-webhooks\/core\/testing$/,
-      replacement: `${root}packages/core/src/testing.ts`,
+      find: /^@ittybit-webhooks\/core\/(testing|adapter|node)$/,
+      replacement: `${root}packages/core/src/$1.ts`,
     },
     { find: /^@ittybit-webhooks\/([a-z-]+)$/, replacement: `${root}packages/$1/src/index.ts` },
   ];

@@ -12,12 +12,30 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
-const HEX_64 = /^[0-9a-fA-F]{64}$/;
+// Value of each hex digit by char code, -1 for anything else.
+const HEX_VALUES = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX_VALUES[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX_VALUES[65 + i] = 10 + i;
+  HEX_VALUES[97 + i] = 10 + i;
+}
 
-/** Decodes exactly 64 hex characters into 32 bytes; anything else gives `undefined`. */
-export function fromHex64(hex: string): Uint8Array | undefined {
-  if (!HEX_64.test(hex)) return undefined;
+function hexValue(code: number): number {
+  return code < 128 ? (HEX_VALUES[code] as number) : -1;
+}
+
+/**
+ * Decodes exactly 64 hex characters starting at `start` of `text` into 32 bytes; anything else
+ * (another length, a non-hex character) gives `undefined`.
+ */
+export function fromHex64(text: string, start = 0): Uint8Array | undefined {
+  if (text.length - start !== 64) return undefined;
   const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  for (let i = 0; i < 32; i++) {
+    const hi = hexValue(text.charCodeAt(start + 2 * i));
+    const lo = hexValue(text.charCodeAt(start + 2 * i + 1));
+    if (hi < 0 || lo < 0) return undefined;
+    out[i] = (hi << 4) | lo;
+  }
   return out;
 }

@@ -3,6 +3,7 @@ export type WebhookErrorCode =
   | 'invalid_options'
   | 'method_not_allowed'
   | 'payload_too_large'
+  | 'body_timeout'
   | 'missing_signature'
   | 'invalid_signature'
   | 'stale_delivery'
@@ -10,7 +11,8 @@ export type WebhookErrorCode =
   | 'body_consumed'
   | 'store_unavailable'
   | 'in_progress'
-  | 'handler_failed';
+  | 'handler_failed'
+  | 'internal_error';
 
 /**
  * The one error family of this library. `code` is stable; `message` says what happened and what
@@ -35,7 +37,7 @@ export class WebhookVerificationError extends WebhookError {
   }
 }
 
-/** The body was signed correctly but is not JSON, or not an Ittybit task. */
+/** The body was signed correctly but is not JSON, or a known shape with a broken field. */
 export class WebhookPayloadError extends WebhookError {
   /** Dotted path of the offending field, when one field is to blame (e.g. `data.id`). */
   readonly field: string | undefined;
@@ -55,4 +57,9 @@ export function isWebhookError(value: unknown): value is WebhookError {
       typeof (value as { code?: unknown }).code === 'string' &&
       value.name.startsWith('Webhook'))
   );
+}
+
+/** Short text of any thrown value, for log lines. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

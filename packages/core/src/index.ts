@@ -1,4 +1,6 @@
-export { toBytes } from './bytes.js';
+// The public API of @ittybit-webhooks/core. Adapter plumbing is on `@ittybit-webhooks/core/adapter`
+// (and `/node`); test helpers on `@ittybit-webhooks/core/testing`.
+export type { ReceiverResponse } from './answers.js';
 export {
   isWebhookError,
   WebhookError,
@@ -6,23 +8,43 @@ export {
   WebhookPayloadError,
   WebhookVerificationError,
 } from './errors.js';
-export { type HeadersInput, normalizeHeaders } from './headers.js';
+export type { Logger } from './log.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
-export { normalizeStatus, parseTask, toMilliseconds } from './parse.js';
 export {
-  type BodyInput,
-  type BodyReader,
-  createReceiver,
-  type ErrorPhase,
-  type HandlerContext,
-  type IdempotencyOptions,
-  type Logger,
-  type Receiver,
-  type ReceiverOptions,
-  type ReceiverRequest,
-  type ReceiverResponse,
-  toReceiver,
-} from './receiver.js';
+  type CancelledTask,
+  type FailedTask,
+  isTerminal,
+  type Metadata,
+  type Payload,
+  type PayloadShape,
+  type Run,
+  type SucceededTask,
+  type Task,
+  type TaskBase,
+  type TaskError,
+  type TaskOutput,
+  type TaskStatus,
+  type TaskUpdate,
+  type TerminalStatus,
+  TOPICS,
+  type Topic,
+  type TopicPayloads,
+  type UnknownPayload,
+  type UpdateStatus,
+  type WebhookEvent,
+} from './model.js';
+export type {
+  DeliveryOutcome,
+  ErrorPhase,
+  Handler,
+  HandlerContext,
+  IdempotencyOptions,
+  ReceiverOptions,
+  ResolvedOptions,
+  TopicHandlers,
+} from './options.js';
+export { normalizeStatus, parsePayload, parseTask, toMilliseconds } from './parse.js';
+export { createReceiver, type Receiver, type ReceiverRequest } from './receiver.js';
 export {
   checkSignature,
   parseSignatureHeader,
@@ -32,20 +54,4 @@ export {
   verifySignature,
 } from './signature.js';
 export type { AcquireResult, IdempotencyStore } from './store.js';
-export {
-  type CancelledTask,
-  type FailedTask,
-  isTerminal,
-  type Metadata,
-  type PayloadShape,
-  type SucceededTask,
-  type Task,
-  type TaskBase,
-  type TaskError,
-  type TaskOutput,
-  type TaskStatus,
-  type TaskUpdate,
-  type TerminalStatus,
-  type UpdateStatus,
-  type WebhookEvent,
-} from './task.js';
+export { type BodyInput, type VerifyOptions, verifyWebhook } from './verify.js';

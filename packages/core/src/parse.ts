@@ -1,17 +1,21 @@
 import { WebhookPayloadError } from './errors.js';
 import type {
   Metadata,
+  Payload,
   PayloadShape,
+  Run,
   Task,
   TaskError,
   TaskOutput,
   TaskStatus,
+  Topic,
+  UnknownPayload,
   WebhookEvent,
-} from './task.js';
+} from './model.js';
 
 type JsonObject = Record<string, unknown>;
 
-const STATUS_ALIASES: Record<string, TaskStatus> = {
+const STATUS_ALIASES: Readonly<Record<string, TaskStatus>> = Object.assign(Object.create(null), {
   succeeded: 'succeeded',
   completed: 'succeeded',
   ready: 'succeeded',
@@ -23,7 +27,18 @@ const STATUS_ALIASES: Record<string, TaskStatus> = {
   pending: 'pending',
   waiting: 'waiting',
   processing: 'processing',
-};
+});
+
+const KNOWN_TOPICS: ReadonlySet<string> = new Set<Topic>([
+  'task.created',
+  'task.updated',
+  'task.succeeded',
+  'task.failed',
+  'run.created',
+  'run.updated',
+  'run.succeeded',
+  'run.failed',
+]);
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -35,7 +50,8 @@ function isObject(value: unknown): value is JsonObject {
  * would be 1973) is taken as seconds.
  */
 export function toMilliseconds(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
+  if (typeof value === 'number') {
+    if (!(Number.isFinite(value) && value > 0)) return undefined;
     return value < 1e11 ? value * 1000 : value;
   }
   if (typeof value === 'string' && value.trim() !== '') {
@@ -52,12 +68,18 @@ export function normalizeStatus(status: string): TaskStatus {
   return STATUS_ALIASES[status.toLowerCase()] ?? 'unknown';
 }
 
-function normalizeOutput(value: unknown): TaskOutput[] {
-  if (value === undefined || value === null) return [];
-  if (Array.isArray(value)) return value.flatMap(normalizeOutput);
-  if (typeof value === 'string') return [{ url: value }];
-  if (isObject(value)) return [{ ...value }];
-  return [];
+/** Outputs as a flat list: URL strings become `{ url }`. Iterative: no depth can overflow the stack. */
+function normalizeOutputs(value: unknown): TaskOutput[] {
+  const out: TaskOutput[] = [];
+  if (value === undefined || value === null) return out;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'string') out.push({ url: item });
+    else if (isObject(item)) out.push({ ...item });
+    else if (Array.isArray(item)) for (let i = item.length - 1; i >= 0; i--) stack.push(item[i]);
+  }
+  return out;
 }
 
 function normalizeError(value: unknown): TaskError | undefined {
@@ -78,41 +100,33 @@ function firstStepError(steps: unknown): TaskError | undefined {
   return undefined;
 }
 
-/**
- * Turns a parsed JSON delivery into a normalised {@link Task}. Accepts the three shapes in
- * SENDER.md (task, job, event envelope) and the status aliases of older payloads; keeps unknown
- * fields. Throws {@link WebhookPayloadError} naming the field when the value is not a task.
- */
-export function parseTask<M = Metadata>(json: unknown): Task<M> {
-  if (!isObject(json)) {
-    throw new WebhookPayloadError(
-      `Payload must be a JSON object with "id" and "status"; got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}.`,
-    );
-  }
+/** The topic a bare (envelope-less) task or run would have been sent under. */
+function derivedTopic(object: 'task' | 'run', status: TaskStatus): Topic {
+  if (status === 'succeeded') return `${object}.succeeded`;
+  if (status === 'failed' || status === 'cancelled') return `${object}.failed`;
+  return `${object}.updated`;
+}
 
-  let shape: PayloadShape = 'task';
-  let body: JsonObject = json;
-  let prefix = '';
-  let event: WebhookEvent | undefined;
-  if (json.object === 'event') {
-    shape = 'event';
-    if (!isObject(json.data)) {
-      throw new WebhookPayloadError('Event payload has no "data" object holding the task.', 'data');
-    }
-    body = json.data;
-    prefix = 'data.';
-    event = {
-      kind:
-        typeof json.kind === 'string' ? json.kind : typeof json.type === 'string' ? json.type : '',
-      ...(typeof json.id === 'string' ? { id: json.id } : {}),
-      ...(toMilliseconds(json.created_at) !== undefined
-        ? { createdAtMs: toMilliseconds(json.created_at) }
-        : {}),
-    };
-  } else if (json.object === 'job') {
-    shape = 'job';
-  }
+/** The topic of a payload: the envelope's when there is one, else derived from the status. */
+export function topicOf(payload: Payload<unknown>): string | undefined {
+  if (payload.object === 'unknown') return payload.topic;
+  if (payload.event?.topic) return payload.event.topic;
+  return derivedTopic(payload.object === 'run' ? 'run' : 'task', payload.status);
+}
 
+interface Source {
+  body: JsonObject;
+  json: JsonObject;
+  shape: PayloadShape;
+  prefix: string;
+  event: WebhookEvent | undefined;
+  /** The known topic's last part (`succeeded`), standing in for a missing status. */
+  topicStatus: string | undefined;
+}
+
+/** Fields shared by tasks and runs: id, status, metadata, times. Throws for a broken field. */
+function common(src: Source, object: string): JsonObject {
+  const { body, prefix, event } = src;
   const id = body.id;
   if (typeof id !== 'string' || id === '') {
     throw new WebhookPayloadError(
@@ -120,19 +134,13 @@ export function parseTask<M = Metadata>(json: unknown): Task<M> {
       `${prefix}id`,
     );
   }
-
-  // An event's kind ("task.succeeded") carries the status when the data does not.
-  let rawStatus = body.status;
-  if (rawStatus === undefined && event?.kind.includes('.')) {
-    rawStatus = event.kind.slice(event.kind.lastIndexOf('.') + 1);
-  }
+  const rawStatus = body.status ?? src.topicStatus;
   if (typeof rawStatus !== 'string' || rawStatus === '') {
     throw new WebhookPayloadError(
       `Payload field "${prefix}status" must be a non-empty string.`,
       `${prefix}status`,
     );
   }
-
   const metadata = body.metadata ?? {};
   if (!isObject(metadata)) {
     throw new WebhookPayloadError(
@@ -140,37 +148,181 @@ export function parseTask<M = Metadata>(json: unknown): Task<M> {
       `${prefix}metadata`,
     );
   }
-
   const status = normalizeStatus(rawStatus);
   const createdAtMs = toMilliseconds(body.created_at);
   const completedAtMs = toMilliseconds(body.completed_at ?? body.finished_at);
   const occurredAtMs =
-    completedAtMs ?? event?.createdAtMs ?? toMilliseconds(body.updated_at) ?? createdAtMs;
+    event?.createdAtMs ?? completedAtMs ?? toMilliseconds(body.updated_at) ?? createdAtMs;
 
-  // Plain assignments rather than conditional spreads: this runs on every delivery.
-  const task: JsonObject = Object.assign({}, body);
-  task.id = id;
-  task.kind = typeof body.kind === 'string' ? body.kind : shape === 'job' ? 'job' : 'unknown';
-  task.status = status;
-  task.rawStatus = rawStatus;
-  task.metadata = metadata;
-  task.shape = shape;
-  task.raw = json;
-  if (createdAtMs !== undefined) task.createdAtMs = createdAtMs;
-  if (completedAtMs !== undefined) task.completedAtMs = completedAtMs;
-  if (occurredAtMs !== undefined) task.occurredAtMs = occurredAtMs;
-  if (event) task.event = event;
+  // A spread defines own data properties: a "__proto__" key stays a plain field, never a prototype.
+  const out: JsonObject = { ...body };
+  out.id = id;
+  out.object = object;
+  out.status = status;
+  out.rawStatus = rawStatus;
+  out.metadata = metadata;
+  out.shape = src.shape;
+  out.raw = src.json;
+  if (createdAtMs !== undefined) out.createdAtMs = createdAtMs;
+  if (completedAtMs !== undefined) out.completedAtMs = completedAtMs;
+  if (occurredAtMs !== undefined) out.occurredAtMs = occurredAtMs;
+  if (event) out.event = event;
+  return out;
+}
 
+function task(src: Source): JsonObject {
+  const { body } = src;
+  const object = src.shape === 'job' || body.object === 'job' ? 'job' : 'task';
+  const out = common(src, object);
+  out.kind = typeof body.kind === 'string' ? body.kind : object === 'job' ? 'job' : 'unknown';
+  const status = out.status;
+  const topic = src.event?.topic;
+  if (
+    (topic === 'task.succeeded' && status !== 'succeeded') ||
+    (topic === 'task.failed' && status !== 'failed' && status !== 'cancelled')
+  ) {
+    throw new WebhookPayloadError(
+      `A ${topic} event carries a task whose status is "${String(out.rawStatus)}".`,
+      `${src.prefix}status`,
+    );
+  }
   if (status === 'succeeded') {
-    const outputs = normalizeOutput(body.output ?? body.outputs);
-    task.outputs = outputs;
-    task.output = outputs[0];
+    const outputs = normalizeOutputs(body.output ?? body.outputs);
+    out.outputs = outputs;
+    out.output = outputs[0];
   } else if (status === 'failed') {
-    task.error = normalizeError(body.error) ??
+    out.error = normalizeError(body.error) ??
       firstStepError(body.tasks) ?? { message: 'The sender gave no error detail' };
   } else if (status === 'cancelled') {
     const error = normalizeError(body.error);
-    if (error) task.error = error;
+    if (error) out.error = error;
   }
-  return task as unknown as Task<M>;
+  return out;
+}
+
+function run(src: Source): JsonObject {
+  const { body } = src;
+  const out = common(src, 'run');
+  const status = out.status;
+  const topic = src.event?.topic;
+  if (
+    (topic === 'run.succeeded' && status !== 'succeeded') ||
+    (topic === 'run.failed' && status !== 'failed' && status !== 'cancelled')
+  ) {
+    throw new WebhookPayloadError(
+      `A ${topic} event carries a run whose status is "${String(out.rawStatus)}".`,
+      `${src.prefix}status`,
+    );
+  }
+  if (body.tasks !== undefined && !Array.isArray(body.tasks)) {
+    throw new WebhookPayloadError(
+      `Payload field "${src.prefix}tasks" must be an array when present.`,
+      `${src.prefix}tasks`,
+    );
+  }
+  if (status === 'failed' || status === 'cancelled') {
+    const error = normalizeError(body.error) ?? firstStepError(body.tasks);
+    if (error) out.error = error;
+  }
+  return out;
+}
+
+function unknown(json: JsonObject, shape: PayloadShape, event?: WebhookEvent): UnknownPayload {
+  const topic = event ? event.topic : typeof json.object === 'string' ? json.object : undefined;
+  const id = event ? event.id : typeof json.id === 'string' ? json.id : undefined;
+  const out: UnknownPayload = { object: 'unknown', shape, raw: json };
+  if (id !== undefined) out.id = id;
+  if (topic) out.topic = topic;
+  if (event) out.event = event;
+  return out;
+}
+
+/**
+ * Reads a parsed JSON delivery: a task or job (the per-task webhook's bare shapes), or an event
+ * envelope of any topic (`{"object":"event","kind":"run.succeeded","data":{…}}`). Keeps unknown
+ * fields. A JSON object of an unknown topic or `object` comes back as an {@link UnknownPayload};
+ * a known shape with a broken field throws {@link WebhookPayloadError} naming the field.
+ */
+export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
+  if (!isObject(json)) {
+    throw new WebhookPayloadError(
+      `Payload must be a JSON object; got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}.`,
+    );
+  }
+  const object = json.object;
+  if (object === 'event') {
+    const kind = typeof json.kind === 'string' ? json.kind : json.type;
+    const topic = typeof kind === 'string' ? kind : '';
+    const event: WebhookEvent = { topic };
+    if (typeof json.id === 'string' && json.id !== '') event.id = json.id;
+    const createdAtMs = toMilliseconds(json.created_at);
+    if (createdAtMs !== undefined) event.createdAtMs = createdAtMs;
+    const data = json.data;
+    const known = KNOWN_TOPICS.has(topic);
+    if (!isObject(data)) {
+      if (!known) return unknown(json, 'event', event);
+      throw new WebhookPayloadError(`A ${topic} event has no "data" object.`, 'data');
+    }
+    const dataObject = data.object;
+    // An envelope without a topic carries what its data says it is (a task when data says nothing).
+    const family = known
+      ? topic.slice(0, topic.indexOf('.'))
+      : topic === ''
+        ? (dataObject ?? 'task')
+        : '';
+    const src: Source = {
+      body: data,
+      json,
+      shape: 'event',
+      prefix: 'data.',
+      event,
+      topicStatus: known ? topic.slice(topic.indexOf('.') + 1) : undefined,
+    };
+    if (family === 'task' || family === 'job') {
+      if (dataObject !== undefined && dataObject !== 'task' && dataObject !== 'job') {
+        throw new WebhookPayloadError(
+          `A ${topic} event carries data.object "${String(dataObject)}", not a task.`,
+          'data.object',
+        );
+      }
+      return task(src) as unknown as Task<M>;
+    }
+    if (family === 'run') {
+      if (dataObject !== undefined && dataObject !== 'run') {
+        throw new WebhookPayloadError(
+          `A ${topic} event carries data.object "${String(dataObject)}", not a run.`,
+          'data.object',
+        );
+      }
+      return run(src) as unknown as Run<M>;
+    }
+    return unknown(json, 'event', event);
+  }
+  const src: Source = {
+    body: json,
+    json,
+    shape: object === 'job' ? 'job' : 'task',
+    prefix: '',
+    event: undefined,
+    topicStatus: undefined,
+  };
+  if (object === undefined || object === 'task' || object === 'job') {
+    return task(src) as unknown as Task<M>;
+  }
+  if (object === 'run') return run(src) as unknown as Run<M>;
+  return unknown(json, 'task');
+}
+
+/**
+ * Reads a delivery that must be a task (the per-task webhook's shapes, or a `task.*` event).
+ * Throws {@link WebhookPayloadError} for anything else.
+ */
+export function parseTask<M = Metadata>(json: unknown): Task<M> {
+  const payload = parsePayload<M>(json);
+  if (payload.object !== 'task' && payload.object !== 'job') {
+    throw new WebhookPayloadError(
+      `Payload is ${payload.object === 'run' ? 'a run' : 'not a task'}; use parsePayload to read any delivery.`,
+    );
+  }
+  return payload;
 }

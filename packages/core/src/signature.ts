@@ -9,49 +9,77 @@ export type SignatureCheck = 'valid' | 'missing' | 'malformed' | 'mismatch';
 
 /**
  * Parses an `Ittybit-Signature` value: 64 hex characters in either case, with an optional
- * `sha256=` prefix. Returns the 32 digest bytes, or `undefined` for anything else.
+ * `sha256=` prefix and surrounding spaces. Returns the 32 digest bytes, or `undefined` for
+ * anything else (any other type included).
  */
-export function parseSignatureHeader(value: string | null | undefined): Uint8Array | undefined {
+export function parseSignatureHeader(value: unknown): Uint8Array | undefined {
   if (typeof value !== 'string') return undefined;
-  let hex = value.trim();
-  if (hex.slice(0, 7).toLowerCase() === 'sha256=') hex = hex.slice(7);
-  return fromHex64(hex);
+  // Fast path: the sender's exact form, 64 lowercase hex characters.
+  if (value.length === 64) return fromHex64(value);
+  const hex = value.trim();
+  const start = hex.length === 71 && hex.slice(0, 7).toLowerCase() === 'sha256=' ? 7 : 0;
+  return fromHex64(hex, start);
 }
 
-function secretList(secret: string | readonly string[]): string[] {
-  return (typeof secret === 'string' ? [secret] : [...secret]).filter((s) => s.length > 0);
+/** Non-empty string secrets, from one secret or a list (rotation). */
+export function secretList(secret: unknown): string[] {
+  const list = typeof secret === 'string' ? [secret] : Array.isArray(secret) ? secret : [];
+  return list.filter((s): s is string => typeof s === 'string' && s.length > 0);
+}
+
+function isBody(body: unknown): body is Uint8Array | string {
+  return typeof body === 'string' || body instanceof Uint8Array;
 }
 
 /**
- * Checks a signature header against the exact body bytes and says why it failed, if it did.
- * Every configured secret is tried (rotation), so timing does not tell which one matched.
+ * Checks a signature header against the exact body bytes with secrets already listed by
+ * {@link secretList}, and says why it failed, if it did. Every secret is tried (rotation), so
+ * timing does not tell which one matched. Never throws: a body that is neither bytes nor a
+ * string is a `mismatch`.
  */
-export async function checkSignature(
-  body: Uint8Array | string,
-  header: string | null | undefined,
-  secret: string | readonly string[],
+export async function checkSignatureWith(
+  body: unknown,
+  header: unknown,
+  secrets: readonly string[],
 ): Promise<SignatureCheck> {
-  if (header === undefined || header === null || header.trim() === '') return 'missing';
+  if (typeof header !== 'string' || header.trim() === '') return 'missing';
   const digest = parseSignatureHeader(header);
   if (!digest) return 'malformed';
+  if (!isBody(body) || secrets.length === 0) return 'mismatch';
   const bytes = toBytes(body);
+  if (secrets.length === 1) {
+    return (await verifyHmacSha256(secrets[0] as string, bytes, digest)) ? 'valid' : 'mismatch';
+  }
   let matched = false;
-  for (const s of secretList(secret)) {
+  for (const s of secrets) {
     if (await verifyHmacSha256(s, bytes, digest)) matched = true;
   }
   return matched ? 'valid' : 'mismatch';
 }
 
 /**
+ * Checks a signature header against the exact body bytes and says why it failed, if it did.
+ * Never throws, whatever the types of its arguments.
+ */
+export function checkSignature(
+  body: Uint8Array | string,
+  header: string | null | undefined,
+  secret: string | readonly string[],
+): Promise<SignatureCheck> {
+  return checkSignatureWith(body, header, secretList(secret));
+}
+
+/**
  * True when `header` is a valid HMAC-SHA256 of the exact `body` bytes under any of the secrets.
- * Never throws for a bad header: missing, empty, short, long or non-hex values give `false`.
+ * Never throws: a missing, empty, short, long or non-hex header, or a body or secret of the
+ * wrong type, gives `false`.
  */
 export async function verifySignature(
   body: Uint8Array | string,
   header: string | null | undefined,
   secret: string | readonly string[],
 ): Promise<boolean> {
-  return (await checkSignature(body, header, secret)) === 'valid';
+  return (await checkSignatureWith(body, header, secretList(secret))) === 'valid';
 }
 
 /** Lowercase hex HMAC-SHA256 of the exact body bytes: the value Ittybit puts in the header. */

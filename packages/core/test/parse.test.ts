@@ -142,7 +142,11 @@ describe('parseTask: the event envelope', () => {
       data: { ...guideTask, completed_at: undefined },
     });
     expect(task).toMatchObject({ id: 'task_a1b2c3d4', shape: 'event', status: 'succeeded' });
-    expect(task.event).toEqual({ id: 'evt_1', kind: 'task.succeeded', createdAtMs: 1775212275000 });
+    expect(task.event).toEqual({
+      id: 'evt_1',
+      topic: 'task.succeeded',
+      createdAtMs: 1775212275000,
+    });
     expect(task.occurredAtMs).toBe(1775212275000);
   });
 

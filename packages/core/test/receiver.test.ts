@@ -42,8 +42,16 @@ describe('createReceiver: options', () => {
     [{ secret: '' }, /secret/],
     [{ secret: [] }, /secret/],
     [{ secret: [''] }, /secret/],
-    [{ onSucceeded: undefined }, /onSucceeded.*is required/],
-    [{ onFailed: undefined }, /onFailed.*is required/],
+    [{ onSucceeded: undefined }, /onFailed is given but onSucceeded is not/],
+    [{ onFailed: undefined }, /onSucceeded is given but onFailed is not/],
+    [{ onSucceeded: undefined, onFailed: undefined }, /no handler given/],
+    [{ on: { 'task.succeeded': () => {} } }, /onSucceeded or on\['task.succeeded'\], not both/],
+    [{ on: { 'run.succeeded': () => {} } }, /on\['run.failed'\] is not/],
+    [{ idempotency: { leaseMs: 1000, timeoutMs: 500 } }, /leaseMs \(1000 ms\) must be at least 4/],
+    [
+      { maxAgeMs: 10_000, idempotency: { ttlMs: 5_000 } },
+      /maxAgeMs.*larger than idempotency.ttlMs/,
+    ],
     [{ maxBodyBytes: -1 }, /maxBodyBytes/],
     [{ respond: 'later' }, /respond/],
   ])('throws at creation for %j with a message that says what to set', (bad, message) => {
@@ -392,7 +400,7 @@ describe('idempotency', () => {
     const gate = deferred();
     let runs = 0;
     const { receiver } = setup({
-      idempotency: { store, leaseMs: 90 },
+      idempotency: { store, leaseMs: 90, timeoutMs: 10 },
       onSucceeded: async () => {
         runs += 1;
         await gate.promise;
@@ -413,7 +421,7 @@ describe('idempotency', () => {
     vi.spyOn(store, 'extend').mockResolvedValue(false);
     let signal: AbortSignal | undefined;
     const { receiver, logger } = setup({
-      idempotency: { store, leaseMs: 60 },
+      idempotency: { store, leaseMs: 60, timeoutMs: 10 },
       onSucceeded: async (_task, ctx) => {
         signal = ctx.signal;
         await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
@@ -427,18 +435,44 @@ describe('idempotency', () => {
     expect(logger.text()).toContain('Lost the lease');
   });
 
-  it('still answers 200 and logs when complete fails after the handler succeeded', async () => {
+  it('retries a failed complete while the lease is held: a retry after the lease is a duplicate', async () => {
     const store = new MemoryStore();
-    vi.spyOn(store, 'complete').mockRejectedValue(new Error('connection reset'));
+    const realComplete = store.complete.bind(store);
+    let failures = 1;
+    const complete = vi.spyOn(store, 'complete').mockImplementation(async (...args) => {
+      if (failures-- > 0) throw new Error('connection reset');
+      return realComplete(...args);
+    });
     const onError = vi.fn();
-    const { receiver, logger, onSucceeded } = setup({ idempotency: { store }, onError });
-    const res = await receiver.handle(await signedRequest());
-    expect(res.status).toBe(200);
+    const { receiver, onSucceeded } = setup({
+      idempotency: { store, leaseMs: 300, timeoutMs: 50 },
+      onError,
+    });
+    const request = await signedRequest();
+    expect((await receiver.handle(request)).status).toBe(200);
+    expect(complete).toHaveBeenCalledTimes(2);
+    await sleep(400); // past the lease: had complete been given up, the retry would run again
+    const again = await receiver.handle(request);
+    expect(again.headers['ittybit-webhook-duplicate']).toBe('true');
     expect(onSucceeded).toHaveBeenCalledTimes(1);
-    expect(logger.text()).toMatch(/could not mark it completed \(Error: connection reset\)/);
     expect(onError).toHaveBeenCalledWith(
       expect.any(Error),
       expect.objectContaining({ phase: 'complete' }),
+    );
+  });
+
+  it('answers 200 and logs when complete keeps failing until the lease runs out', async () => {
+    const store = new MemoryStore();
+    const complete = vi.spyOn(store, 'complete').mockRejectedValue(new Error('connection reset'));
+    const { receiver, logger, onSucceeded } = setup({
+      idempotency: { store, leaseMs: 200, timeoutMs: 50 },
+    });
+    const res = await receiver.handle(await signedRequest());
+    expect(res.status).toBe(200);
+    expect(onSucceeded).toHaveBeenCalledTimes(1);
+    expect(complete.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(logger.text()).toMatch(
+      /could not mark it completed \(Error: connection reset\) before its lease ran out/,
     );
   });
 });
@@ -567,24 +601,33 @@ describe('logger: pino', () => {
     expect((await receiver.handle({ method: 'POST', headers: {}, body: '{}' })).status).toBe(401);
     const entry = JSON.parse(lines[0]!);
     expect(entry.level).toBe(40);
-    expect(entry.msg).toMatch(
-      /^\[ittybit-webhooks\] 401 missing_signature: No ittybit-signature header/,
-    );
+    // A structured logger gets the fields as an object and the message as its own.
+    expect(entry.msg).toMatch(/^401 missing_signature: No ittybit-signature header/);
+    expect(entry).toMatchObject({
+      lib: 'ittybit-webhooks',
+      status: 401,
+      code: 'missing_signature',
+    });
   });
 });
 
 describe('store timeouts', () => {
   it('gives back a claim that lands after acquire timed out, so the retry is not blocked', async () => {
-    const store = new MemoryStore();
-    const realAcquire = store.acquire.bind(store);
+    // A remote store (MemoryStore itself is called without timeouts): its first claim is slow.
+    const memory = new MemoryStore();
     let slow = true;
-    vi.spyOn(store, 'acquire').mockImplementation(async (key, owner, lease) => {
-      if (slow) {
-        slow = false;
-        await sleep(120); // past timeoutMs: the claim lands after the 503
-      }
-      return realAcquire(key, owner, lease);
-    });
+    const store: IdempotencyStore = {
+      acquire: async (key, owner, lease) => {
+        if (slow) {
+          slow = false;
+          await sleep(120); // past timeoutMs: the claim lands after the 503
+        }
+        return memory.acquire(key, owner, lease);
+      },
+      complete: (...args) => memory.complete(...args),
+      release: (...args) => memory.release(...args),
+      extend: (...args) => memory.extend(...args),
+    };
     const { receiver, onSucceeded } = setup({ idempotency: { store, timeoutMs: 40 } });
     const request = await signedRequest();
     expect((await receiver.handle(request)).status).toBe(503);

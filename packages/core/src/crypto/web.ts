@@ -1,11 +1,12 @@
 // Web Crypto implementation of HMAC-SHA256 for Deno, Bun, Cloudflare Workers, browsers and other
 // runtimes without the `node` export condition. Each secret is imported as a CryptoKey once.
 
-const keys = new Map<string, Promise<CryptoKey>>();
+const pending = new Map<string, Promise<CryptoKey>>();
+const ready = new Map<string, CryptoKey>();
 const encoder = new TextEncoder();
 
-function keyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
+function importKey(secret: string): Promise<CryptoKey> {
+  let key = pending.get(secret);
   if (!key) {
     key = crypto.subtle.importKey(
       'raw',
@@ -14,9 +15,12 @@ function keyFor(secret: string): Promise<CryptoKey> {
       false,
       ['sign', 'verify'],
     );
-    // A failed import must not poison the cache for later calls.
-    key.catch(() => keys.delete(secret));
-    keys.set(secret, key);
+    key.then(
+      (imported) => ready.set(secret, imported),
+      // A failed import must not poison the cache for later calls.
+      () => pending.delete(secret),
+    );
+    pending.set(secret, key);
   }
   return key;
 }
@@ -30,16 +34,20 @@ function view(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 
 /** HMAC-SHA256 of `data` keyed with the UTF-8 bytes of `secret`. */
 export async function hmacSha256(secret: string, data: Uint8Array): Promise<Uint8Array> {
-  const mac = await crypto.subtle.sign('HMAC', await keyFor(secret), view(data));
-  return new Uint8Array(mac);
+  const key = ready.get(secret) ?? (await importKey(secret));
+  return new Uint8Array(await crypto.subtle.sign('HMAC', key, view(data)));
 }
 
 /** Constant-time check that `signature` (32 bytes) is the HMAC-SHA256 of `data` under `secret`. */
-export async function verifyHmacSha256(
+export function verifyHmacSha256(
   secret: string,
   data: Uint8Array,
   signature: Uint8Array,
 ): Promise<boolean> {
-  // subtle.verify compares in constant time.
-  return crypto.subtle.verify('HMAC', await keyFor(secret), view(signature), view(data));
+  // subtle.verify compares in constant time. A key imported before is used without waiting.
+  const key = ready.get(secret);
+  if (key) return crypto.subtle.verify('HMAC', key, view(signature), view(data));
+  return importKey(secret).then((k) =>
+    crypto.subtle.verify('HMAC', k, view(signature), view(data)),
+  );
 }

@@ -1,0 +1,85 @@
+/**
+ * Reading a Node.js request body for a receiver (`@ittybit-webhooks/core/node`), shared by the
+ * Express and Koa adapters: bytes a body parser kept, else the stream read under the size limit
+ * and `bodyTimeoutMs`, and the cleanup after an answer given before the body ended.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { WebhookError } from './errors.js';
+import type { BodyReader } from './receiver.js';
+
+/** Reads a stream whole under a byte limit (raw-body's `getRawBody` fits). */
+export type StreamReader = (
+  stream: IncomingMessage,
+  options: { length?: string | undefined; limit: number },
+) => Promise<Uint8Array>;
+
+/** Options of {@link nodeBodyReader}. */
+export interface NodeBodyOptions {
+  /** Reads the stream (raw-body's `getRawBody`). */
+  read: StreamReader;
+  /** The exact bytes a body parser kept for this request, if any (may throw `body_consumed`). */
+  kept?: () => Uint8Array | undefined;
+  /** Called with the bytes once read, so later body parsers can skip the request. */
+  onRead?: (body: Uint8Array) => void;
+  /** What to do when another body parser took the stream: the message of the `body_consumed` error. */
+  consumedHint: string;
+  /** The receiver's `bodyTimeoutMs`. */
+  timeoutMs: number;
+}
+
+const timedOut = new WeakSet<IncomingMessage>();
+
+/**
+ * The body of a Node request as the receiver wants it: what a parser kept, else the stream read
+ * under the limit. Past `timeoutMs` it stops reading and throws `body_timeout` (408).
+ */
+export function nodeBodyReader(req: IncomingMessage, options: NodeBodyOptions): BodyReader {
+  return async (maxBytes) => {
+    const kept = options.kept?.();
+    if (kept) return kept;
+    // body-parser 1.x sets `_body` before reading; any reader sets `readableDidRead`.
+    if ((req as { _body?: unknown })._body === true || req.readableDidRead || req.readableEnded) {
+      throw new WebhookError('body_consumed', options.consumedHint);
+    }
+    const reading = options.read(req, { length: req.headers['content-length'], limit: maxBytes });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const body = await Promise.race([
+      reading,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          timedOut.add(req);
+          // Stop taking data: the buffer is dropped when the socket closes after the answer.
+          req.pause();
+          reading.catch(() => {});
+          reject(
+            new WebhookError(
+              'body_timeout',
+              `The body was still arriving after bodyTimeoutMs (${options.timeoutMs} ms); answered 408 and closed the connection.`,
+            ),
+          );
+        }, options.timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    options.onRead?.(body);
+    return body;
+  };
+}
+
+/**
+ * Call after writing an answer given before the whole body arrived (413, 408): the connection
+ * is closed rather than reused. After a 413 the rest of the body is drained; after a 408 the
+ * socket is ended once the answer is out, which frees what was buffered.
+ */
+export function finishNodeRequest(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete) return;
+  if (!res.headersSent) res.setHeader('connection', 'close');
+  if (!timedOut.has(req)) {
+    req.resume();
+    return;
+  }
+  res.once('finish', () => {
+    const socket = req.socket;
+    socket.end();
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  });
+}
