@@ -45,6 +45,26 @@ function isObject(value: unknown): value is JsonObject {
 }
 
 /**
+ * A shallow copy with `Object.prototype`. `Object.assign` is the fast copy, but it assigns a
+ * `"__proto__"` key (which `JSON.parse` makes an own property) through the prototype setter:
+ * such objects are copied key by key, defining `__proto__` as a plain field. (Object spread is
+ * safe too, but measured ten times slower on parsed JSON.)
+ */
+function copy(value: JsonObject): JsonObject {
+  if (!Object.hasOwn(value, '__proto__')) return Object.assign({}, value);
+  const out: JsonObject = {};
+  for (const key of Object.keys(value)) {
+    Object.defineProperty(out, key, {
+      value: value[key],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
+/**
  * Unix time in milliseconds from a number or a date string. The sender's task timestamps are
  * milliseconds, but event envelopes count seconds: any number below 1e11 (which as milliseconds
  * would be 1973) is taken as seconds.
@@ -76,7 +96,7 @@ function normalizeOutputs(value: unknown): TaskOutput[] {
   while (stack.length > 0) {
     const item = stack.pop();
     if (typeof item === 'string') out.push({ url: item });
-    else if (isObject(item)) out.push({ ...item });
+    else if (isObject(item)) out.push(copy(item));
     else if (Array.isArray(item)) for (let i = item.length - 1; i >= 0; i--) stack.push(item[i]);
   }
   return out;
@@ -85,8 +105,9 @@ function normalizeOutputs(value: unknown): TaskOutput[] {
 function normalizeError(value: unknown): TaskError | undefined {
   if (typeof value === 'string' && value !== '') return { message: value };
   if (isObject(value)) {
-    const message = typeof value.message === 'string' ? value.message : 'No error message given';
-    return { ...value, message };
+    const error = copy(value);
+    if (typeof error.message !== 'string') error.message = 'No error message given';
+    return error as TaskError;
   }
   return undefined;
 }
@@ -154,8 +175,8 @@ function common(src: Source, object: string): JsonObject {
   const occurredAtMs =
     event?.createdAtMs ?? completedAtMs ?? toMilliseconds(body.updated_at) ?? createdAtMs;
 
-  // A spread defines own data properties: a "__proto__" key stays a plain field, never a prototype.
-  const out: JsonObject = { ...body };
+  // Unknown fields are kept; a "__proto__" key stays a plain field, never a prototype.
+  const out = copy(body);
   out.id = id;
   out.object = object;
   out.status = status;
