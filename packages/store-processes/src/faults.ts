@@ -24,6 +24,9 @@ export const FAULT_TIMEOUT_MS = 500;
  */
 export const NO_HANG_MS = FAULT_TIMEOUT_MS + 3_000;
 
+/** The shortest lease core accepts next to {@link FAULT_TIMEOUT_MS} (`leaseMs ≥ 4 × timeoutMs`). */
+export const FAULT_LEASE_MS = 4 * FAULT_TIMEOUT_MS;
+
 /** Expects a 503 with a numeric Retry-After, answered without hanging. */
 export function expect503(answer: {
   status: number;
@@ -36,15 +39,21 @@ export function expect503(answer: {
 }
 
 /**
- * Delivers `task` and expects what a failed `complete` gets after the handler ran: 200 without
- * hanging, one run, and the failure reported and logged.
+ * Delivers `task` while `complete` fails for good, and expects what the receiver does then: it
+ * retries `complete` for one lease (`leaseMs`), then answers 200 without hanging longer, with one
+ * run, the failures reported and the give-up logged.
  */
-async function expectOkDespiteComplete(faults: FaultReceiver, task: SenderTask): Promise<void> {
+async function expectOkAfterCompleteGaveUp(
+  faults: FaultReceiver,
+  task: SenderTask,
+  leaseMs: number,
+): Promise<void> {
   const answer = await faults.deliver(task);
   expect(answer.status).toBe(200);
-  expect(answer.ms).toBeLessThan(NO_HANG_MS);
+  expect(answer.ms).toBeGreaterThanOrEqual(leaseMs - 100);
+  expect(answer.ms).toBeLessThan(leaseMs + NO_HANG_MS);
   expect(faults.runs.get(task.id)).toBe(1);
-  expect(faults.phases).toEqual(['complete']);
+  expect(new Set(faults.phases)).toEqual(new Set(['complete']));
   expect(faults.logs.join('\n')).toMatch(/could not mark it completed/);
 }
 
@@ -102,6 +111,7 @@ export interface StoreFaultsOptions {
  */
 export function describeStoreFaults(options: StoreFaultsOptions): void {
   const TIMEOUT = FAULT_TIMEOUT_MS;
+  const LEASE_MS = FAULT_LEASE_MS;
 
   describe(`${options.name} with ${options.engine} unreachable at a closed port`, () => {
     for (const unreachable of options.unreachable) {
@@ -136,7 +146,7 @@ export function describeStoreFaults(options: StoreFaultsOptions): void {
       const { proxy, store } = await proxied();
       // The stalled acquire reaches the engine once the network recovers, after the receiver
       // answered 503: that late claim holds the key until its lease lapses (503s meanwhile).
-      const faults = faultReceiver(store, { timeoutMs: TIMEOUT, leaseMs: 1_500 });
+      const faults = faultReceiver(store, { timeoutMs: TIMEOUT, leaseMs: LEASE_MS });
       expect((await faults.deliver(createTestTask())).status).toBe(200);
       proxy.stall();
       const task = createTestTask();
@@ -178,13 +188,28 @@ export function describeStoreFaults(options: StoreFaultsOptions): void {
       expect(faults.runs.get(task.id)).toBe(1);
     });
 
-    it('answers 200 and logs when complete fails after the handler succeeded (connection lost)', async () => {
+    it('retries complete when the connection is lost after the handler, so a redelivery is a duplicate', async () => {
       const { proxy, store } = await proxied();
-      const faults = faultReceiver(store, { timeoutMs: TIMEOUT, afterRun: () => proxy.refuse() });
-      await expectOkDespiteComplete(faults, createTestTask());
+      const faults = faultReceiver(store, {
+        timeoutMs: TIMEOUT,
+        leaseMs: LEASE_MS,
+        afterRun: () => {
+          proxy.refuse();
+          setTimeout(() => proxy.forward(), 300);
+        },
+      });
+      const task = createTestTask();
+      const answer = await faults.deliver(task);
+      expect(answer.status).toBe(200);
+      expect(answer.ms).toBeLessThan(LEASE_MS);
+      expect(faults.phases).toContain('complete');
+      const again = await faults.deliver(task);
+      expect(again.status).toBe(200);
+      expect(again.headers['ittybit-webhook-duplicate']).toBe('true');
+      expect(faults.runs.get(task.id)).toBe(1);
     });
 
-    it('answers 200 and logs when complete throws or hangs (a failing store wrapper)', async () => {
+    it('gives complete one lease when it throws or hangs for good (a failing store wrapper), then answers 200', async () => {
       const { store: real } = await options.directStore();
       for (const failure of [
         () => Promise.reject(new Error('cannot write: the engine is read-only')),
@@ -196,9 +221,28 @@ export function describeStoreFaults(options: StoreFaultsOptions): void {
           release: (...args) => real.release(...args),
           extend: (...args) => real.extend(...args),
         };
-        const faults = faultReceiver(store, { timeoutMs: TIMEOUT });
-        await expectOkDespiteComplete(faults, createTestTask());
+        const faults = faultReceiver(store, { timeoutMs: TIMEOUT, leaseMs: LEASE_MS });
+        await expectOkAfterCompleteGaveUp(faults, createTestTask(), LEASE_MS);
       }
+    });
+
+    it('completes on the second try when complete throws once (a failing store wrapper)', async () => {
+      const { store: real } = await options.directStore();
+      let failures = 0;
+      const store: IdempotencyStore = {
+        acquire: (...args) => real.acquire(...args),
+        complete: (...args) =>
+          failures++ === 0 ? Promise.reject(new Error('connection reset')) : real.complete(...args),
+        release: (...args) => real.release(...args),
+        extend: (...args) => real.extend(...args),
+      };
+      const faults = faultReceiver(store, { timeoutMs: TIMEOUT, leaseMs: LEASE_MS });
+      const task = createTestTask();
+      expect((await faults.deliver(task)).status).toBe(200);
+      expect(faults.phases).toEqual(['complete']);
+      const again = await faults.deliver(task);
+      expect(again.headers['ittybit-webhook-duplicate']).toBe('true');
+      expect(faults.runs.get(task.id)).toBe(1);
     });
 
     options.extraTests?.(proxied);
