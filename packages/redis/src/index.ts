@@ -8,15 +8,18 @@
  * createReceiver({ secret, onSucceeded, onFailed, idempotency: { store } });
  * ```
  */
+import { createHash } from 'node:crypto';
 import { type AcquireResult, type IdempotencyStore, WebhookError } from '@ittybit-webhooks/core';
 
 /** The part of an ioredis client (`Redis` or `Cluster`) this store uses. */
 export interface IoredisLikeClient {
+  evalsha(sha1: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 }
 
 /** The part of a node-redis v4/v5 client, pool or cluster this store uses. */
 export interface NodeRedisLikeClient {
+  evalSha(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   /** node-redis also defines every command in upper case; this is how it is told from ioredis. */
   EVAL: unknown;
@@ -34,54 +37,98 @@ export interface RedisStoreOptions {
 }
 
 // The value of a key is `<state>:<owner>`: `p` in progress, `c` completed. Expiry is the key's own
-// PX, so it runs on Redis' clock. Every script touches exactly one key (KEYS[1]): Cluster-safe.
-// Scripts answer integers so replies read the same on RESP2, RESP3 and any type mapping.
+// PX, so it runs on Redis' clock, and a lapsed lease is simply an absent key. Every script
+// touches exactly one key (KEYS[1]): Cluster-safe. Scripts answer integers so replies read the
+// same on RESP2, RESP3 and any type mapping. They are sent by SHA (EVALSHA); a server that does not
+// have one cached (restarted, failed over, SCRIPT FLUSH) answers NOSCRIPT and gets it once by EVAL.
+
+interface Script {
+  source: string;
+  sha: string;
+}
+
+const script = (source: string): Script => ({
+  source,
+  sha: createHash('sha1').update(source).digest('hex'),
+});
 
 /** ARGV: owner, leaseMs. Returns 1 acquired, 2 in progress, 3 completed. */
-const ACQUIRE = `local v = redis.call('GET', KEYS[1])
+const ACQUIRE = script(`local v = redis.call('GET', KEYS[1])
 if not v then
   redis.call('SET', KEYS[1], 'p:' .. ARGV[1], 'PX', ARGV[2])
   return 1
 end
 if string.sub(v, 1, 2) == 'c:' then return 3 end
-return 2`;
+return 2`);
 
-/** ARGV: owner, ttlMs. */
-const COMPLETE = `if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
+/**
+ * ARGV: owner, ttlMs. Completes the owner's claim, or an absent key: a lease that lapsed leaves
+ * no key, and nobody claimed it since. Answers 1 again, leaving the expiry, when the owner
+ * already completed it (a retried complete); 0 when another owner holds or completed the key.
+ */
+const COMPLETE = script(`local v = redis.call('GET', KEYS[1])
+if not v or v == 'p:' .. ARGV[1] then
   redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'PX', ARGV[2])
   return 1
 end
-return 0`;
+if v == 'c:' .. ARGV[1] then return 1 end
+return 0`);
 
 /** ARGV: owner. */
-const RELEASE = `if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
+const RELEASE = script(`if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
   redis.call('DEL', KEYS[1])
   return 1
 end
-return 0`;
+return 0`);
 
 /** ARGV: owner, leaseMs. */
-const EXTEND = `if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
+const EXTEND = script(`if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
-return 0`;
+return 0`);
 
-type Evaluate = (script: string, key: string, args: string[]) => Promise<unknown>;
+type Evaluate = (script: Script, key: string, args: string[]) => Promise<unknown>;
 
+/** The server does not have the script cached (restart, failover, SCRIPT FLUSH, eviction). */
+function noScript(error: unknown): boolean {
+  return (
+    typeof (error as { message?: unknown })?.message === 'string' &&
+    (error as Error).message.startsWith('NOSCRIPT')
+  );
+}
+
+/** One EVALSHA; on NOSCRIPT, one EVAL, which also caches the script for the next EVALSHA. */
 function evaluator(client: RedisClientLike): Evaluate {
-  if (typeof (client as { eval?: unknown })?.eval !== 'function') {
+  const c = client as { eval?: unknown; evalsha?: unknown; evalSha?: unknown; EVAL?: unknown };
+  const nodeRedis = typeof c?.EVAL === 'function';
+  if (typeof c?.eval !== 'function' || typeof (nodeRedis ? c.evalSha : c.evalsha) !== 'function') {
     throw new WebhookError(
       'invalid_options',
-      'RedisStore: `client` must be an ioredis or node-redis client (an object with an `eval` method), e.g. new RedisStore({ client: new Redis(process.env.REDIS_URL) }).',
+      'RedisStore: `client` must be an ioredis or node-redis client (with `eval` and `evalsha`, or `eval` and `evalSha`), e.g. new RedisStore({ client: new Redis(process.env.REDIS_URL) }).',
     );
   }
-  if (typeof (client as { EVAL?: unknown }).EVAL === 'function') {
-    const nodeRedis = client as NodeRedisLikeClient;
-    return (script, key, args) => nodeRedis.eval(script, { keys: [key], arguments: args });
+  if (nodeRedis) {
+    const node = client as NodeRedisLikeClient;
+    return async (script, key, args) => {
+      const options = { keys: [key], arguments: args };
+      try {
+        return await node.evalSha(script.sha, options);
+      } catch (error) {
+        if (!noScript(error)) throw error;
+        return node.eval(script.source, options);
+      }
+    };
   }
-  const ioredis = client as IoredisLikeClient;
-  return (script, key, args) => ioredis.eval(script, 1, key, ...args);
+  const io = client as IoredisLikeClient;
+  return async (script, key, args) => {
+    try {
+      return await io.evalsha(script.sha, 1, key, ...args);
+    } catch (error) {
+      if (!noScript(error)) throw error;
+      return io.eval(script.source, 1, key, ...args);
+    }
+  };
 }
 
 function milliseconds(name: string, value: number): string {
@@ -100,7 +147,8 @@ function flag(reply: unknown): boolean {
 
 /**
  * {@link IdempotencyStore} on Redis: one atomic Lua script per operation, each on a single key, with
- * expiry set by `PX` on Redis' clock. Works with ioredis (`Redis`, `Cluster`) and node-redis v4/v5
+ * expiry set by `PX` on Redis' clock, sent by SHA: one round trip per operation (two once after the
+ * server lost its script cache). Works with ioredis (`Redis`, `Cluster`) and node-redis v4/v5
  * (client, pool, cluster).
  */
 export class RedisStore implements IdempotencyStore {
@@ -128,7 +176,11 @@ export class RedisStore implements IdempotencyStore {
     throw new WebhookError('store_unavailable', `RedisStore: unexpected reply to acquire.`);
   }
 
-  /** Marks `key` completed and keeps it `ttlMs`, only if `owner` still holds it. */
+  /**
+   * Marks `key` completed and keeps it `ttlMs` if `owner` holds it, or if its lease lapsed and
+   * nobody claimed the key since. `true` again for the owner that already completed it; `false`
+   * when another owner holds or completed the key.
+   */
   async complete(key: string, owner: string, ttlMs: number): Promise<boolean> {
     return flag(
       await this.#eval(COMPLETE, this.prefix + key, [owner, milliseconds('ttlMs', ttlMs)]),

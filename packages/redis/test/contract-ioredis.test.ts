@@ -8,10 +8,14 @@ const PORT = 6379;
 const up = await serviceReachable('Redis', PORT);
 const run = crypto.randomUUID().slice(0, 8);
 
-/** Several ioredis connections behind one `eval`, round robin: callers race over many sockets. */
+/** Several ioredis connections behind one client, round robin: callers race over many sockets. */
 function roundRobin(clients: Redis[]): IoredisLikeClient {
   let i = 0;
-  return { eval: (...args) => clients[i++ % clients.length]!.eval(...args) as Promise<unknown> };
+  const next = () => clients[i++ % clients.length]!;
+  return {
+    evalsha: (...args) => next().evalsha(...args) as Promise<unknown>,
+    eval: (...args) => next().eval(...args) as Promise<unknown>,
+  };
 }
 
 describe.skipIf(!up)('RedisStore with ioredis on a real Redis', () => {

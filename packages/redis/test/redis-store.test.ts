@@ -14,31 +14,42 @@ function invalidOptions(error: unknown): boolean {
 
 describe('RedisStore without a server', () => {
   it('refuses something that is not a Redis client, saying what to pass', () => {
-    for (const client of [undefined, null, {}, { eval: 'no' }]) {
+    const eval_ = async () => 1;
+    for (const client of [
+      undefined,
+      null,
+      {},
+      { eval: 'no', evalsha: eval_ },
+      { eval: eval_ }, // an ioredis-like client without evalsha
+      { eval: eval_, evalsha: eval_, EVAL: eval_ }, // node-redis spells it evalSha
+    ]) {
       expect(() => new RedisStore({ client: client as never })).toThrow(/ioredis or node-redis/);
     }
   });
 
-  it('calls ioredis as eval(script, 1, key, ...args)', async () => {
+  it('calls ioredis as evalsha(sha, 1, key, ...args), lease in whole milliseconds', async () => {
     const calls: unknown[][] = [];
     const client: IoredisLikeClient = {
-      eval: async (...args) => {
+      evalsha: async (...args) => {
         calls.push(args);
         return 1;
       },
+      eval: async () => 0,
     };
     const store = new RedisStore({ client });
     expect(await store.acquire('task_1:succeeded', 'owner-1', 1000.2)).toBe('acquired');
+    expect(calls[0]?.[0]).toMatch(/^[0-9a-f]{40}$/);
     expect(calls[0]?.slice(1)).toEqual([1, 'ittybit:idem:task_1:succeeded', 'owner-1', '1001']);
   });
 
-  it('calls node-redis as eval(script, { keys, arguments }), told apart by its EVAL alias', async () => {
+  it('calls node-redis as evalSha(sha, { keys, arguments }), told apart by its EVAL alias', async () => {
     const calls: unknown[][] = [];
     const client: NodeRedisLikeClient = {
-      eval: async (...args) => {
+      evalSha: async (...args) => {
         calls.push(args);
         return 3;
       },
+      eval: async () => 0,
       EVAL: () => {},
     };
     const store = new RedisStore({ client, prefix: 'p:' });
@@ -50,6 +61,10 @@ describe('RedisStore without a server', () => {
     let called = false;
     const store = new RedisStore({
       client: {
+        evalsha: async () => {
+          called = true;
+          return 1;
+        },
         eval: async () => {
           called = true;
           return 1;
@@ -65,7 +80,7 @@ describe('RedisStore without a server', () => {
   });
 
   it('turns an unexpected reply into a store_unavailable error (a 503), not a wrong answer', async () => {
-    const store = new RedisStore({ client: { eval: async () => 'OK' } });
+    const store = new RedisStore({ client: { evalsha: async () => 'OK', eval: async () => 'OK' } });
     await expect(store.acquire('k', 'o', 10)).rejects.toSatisfy(
       (error: unknown) => isWebhookError(error) && error.code === 'store_unavailable',
     );
