@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoffDelay, type DeliveryResult, runCli } from '../src/index.js';
-import { captureIo, closedPort, startServer } from './server.js';
+import { captureIo, closedPort, type Script, startServer } from './server.js';
 
 const SECRET = 'whsec_cli_test';
 const FAST = ['--backoff-ms', '10', '--max-backoff-ms', '50'];
@@ -29,7 +29,7 @@ beforeAll(async () => {
       headers: n > 0 ? { 'ittybit-webhook-duplicate': 'true' } : undefined,
     }),
     '/consumed': () => ({ status: 500, body: '{"error":"body_consumed"}' }),
-    '/busy-then-dup': (n) =>
+    '/busy-then-dup': (n): ReturnType<Script> =>
       n === 0
         ? { status: 503, headers: { 'retry-after': '5' }, body: '{"error":"in_progress"}' }
         : { status: 200, headers: { 'ittybit-webhook-duplicate': 'true' }, body: '{}' },

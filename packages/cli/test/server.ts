@@ -1,5 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ittybitWebhook } from '@ittybit-webhooks/express';
+import express from 'express';
 
 /** One request the test server saw. */
 export interface Seen {
@@ -80,4 +82,56 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+type Payload = { id: string; metadata?: Record<string, unknown> };
+type Ctx = { event?: { id?: string | undefined } | undefined };
+
+/**
+ * The real receiver a user writes: Express with @ittybit-webhooks/express and the in-memory store
+ * on 127.0.0.1, a handler for every topic. Each call is recorded as
+ * `<handler> <task or run id> <event id or ->`; `metadata.slow=yes` makes a handler take 300 ms,
+ * `metadata.flaky=yes` makes the first such call throw.
+ */
+export async function startReceiver(secret: string) {
+  const handled: string[] = [];
+  let flaky = 0;
+  const record = (handler: string) => async (payload: Payload, ctx: Ctx) => {
+    if (payload.metadata?.slow === 'yes') await new Promise((r) => setTimeout(r, 300));
+    if (payload.metadata?.flaky === 'yes' && flaky++ === 0) throw new Error('first try fails');
+    handled.push(`${handler} ${payload.id} ${ctx.event?.id ?? '-'}`);
+  };
+  const app = express();
+  app.post(
+    '/webhooks/ittybit',
+    ittybitWebhook({
+      secret,
+      logger: false,
+      onSucceeded: record('onSucceeded'),
+      onFailed: record('onFailed'),
+      on: {
+        'task.created': record('task.created'),
+        'task.updated': record('task.updated'),
+        'run.created': record('run.created'),
+        'run.updated': record('run.updated'),
+        'run.succeeded': record('run.succeeded'),
+        'run.failed': record('run.failed'),
+      },
+    }),
+  );
+  return { ...(await listenExpress(app)), handled };
+}
+
+/** Listens on 127.0.0.1 and an ephemeral port; `url` is the webhook path on it. */
+export async function listenExpress(app: express.Express) {
+  const server = await new Promise<http.Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/ittybit`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
