@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run demo`: a real Express server with the Express adapter and the in-memory store, driven
-// by the `ittybit-webhooks` command (the built CLI, as a user runs it) through every case of
-// DESIGN.md's answer table that a sender can produce. Prints what the sender saw and what the
-// handlers did; exits non-zero if any case was answered otherwise.
+// by the `ittybit-webhooks` command (the built CLI, as a user runs it) through every case of the
+// answer table in docs/design.md that a sender can produce: events of several topics, a run,
+// duplicates and redeliveries, refusals and a failing handler. Prints what the sender saw and what
+// the handlers did; exits non-zero if any case was answered otherwise.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -28,33 +29,42 @@ const SECRET = 'whsec_demo_secret';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // --- The receiver: what a user writes. -------------------------------------------------------
-/** Every handler call, in order: { taskId, handler, outcome }. */
+/** Every handler call, in order: { id, eventId, handler, outcome }. */
 const calls = [];
 const logs = [];
 let flakyFailures = 0;
+
+/** A handler that records its call; `metadata.case` makes it slow or fail once. */
+const handler = (name) => async (payload, ctx) => {
+  const call = { id: payload.id, eventId: ctx.event?.id, handler: name, outcome: 'ran', ctx };
+  calls.push(call);
+  // Slow enough that a concurrent duplicate arrives while this one still holds the claim.
+  if (payload.metadata.case === 'concurrent') await sleep(400);
+  if (payload.metadata.case === 'flaky' && flakyFailures++ === 0) {
+    call.outcome = 'threw';
+    throw new Error('flaky handler: first attempt fails');
+  }
+};
 
 const app = express();
 app.post(
   '/webhooks/ittybit',
   ittybitWebhook({
     secret: SECRET,
-    onSucceeded: async (task) => {
-      const call = { taskId: task.id, handler: 'onSucceeded', outcome: 'ran' };
-      calls.push(call);
-      // Slow enough that a concurrent duplicate arrives while this one still holds the claim.
-      if (task.metadata.case === 'concurrent') await sleep(400);
-      if (task.metadata.case === 'flaky' && flakyFailures++ === 0) {
-        call.outcome = 'threw';
-        throw new Error('flaky handler: first attempt fails');
-      }
-    },
-    onFailed: async (task) => {
-      calls.push({ taskId: task.id, handler: 'onFailed', outcome: 'ran' });
+    // Finished tasks.
+    onSucceeded: handler('onSucceeded'),
+    onFailed: handler('onFailed'),
+    // Every other topic this endpoint subscribes to, by topic.
+    on: {
+      'task.updated': handler("on['task.updated']"),
+      'run.succeeded': handler("on['run.succeeded']"),
+      'run.failed': handler("on['run.failed']"),
     },
     logger: {
       error: (m) => logs.push(m),
       warn: (m) => logs.push(m),
       info: (m) => logs.push(m),
+      debug: (m) => logs.push(m),
     },
   }),
 );
@@ -64,7 +74,7 @@ const server = await new Promise((resolve, reject) => {
 });
 const url = `http://127.0.0.1:${server.address().port}/webhooks/ittybit`;
 
-// --- The sender: the CLI, one process per case. ----------------------------------------------
+// --- The sender: the CLI, one process per send. ----------------------------------------------
 function send(args) {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -100,53 +110,88 @@ await writeFile(
     metadata: { padding: 'x'.repeat(1_200_000) },
   }),
 );
+// Signed correctly, but not JSON: the receiver can never read it, so the answer is final.
+const broken = join(tmp, 'broken.json');
+await writeFile(broken, '{"id":"evt_demo_broken","object":"event","kind":"task.succ');
 
-// DESIGN.md: a 503 always carries Retry-After; shown as `503` only when it does.
-const answers = (d) =>
-  d.attempts.map((a) =>
-    a.status
-      ? `${a.status}${a.duplicate ? ' dup' : ''}${a.status === 503 && !a.retryAfter ? ' (no Retry-After)' : ''}`
-      : a.error,
-  );
+/** One answer as the CLI prints it: status, the body's error code, `dup` for a duplicate. */
+function describe(attempt) {
+  if (!attempt.status) return attempt.error;
+  let code;
+  try {
+    code = JSON.parse(attempt.body ?? '').error;
+  } catch {}
+  const parts = [String(attempt.status)];
+  if (typeof code === 'string') parts.push(code);
+  if (attempt.duplicate) parts.push('dup');
+  // docs/design.md: a 503 always carries Retry-After; flagged when it does not.
+  if (attempt.status === 503 && !attempt.retryAfter) parts.push('(no Retry-After)');
+  return parts.join(' ');
+}
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
- * Each case: CLI flags, what DESIGN.md says the sender sees and the handlers do, a check of the
- * per-delivery answer lists and of the handler calls, and the CLI's exit code (1: not all 2xx).
+ * Each case: one or more sends (CLI flags), what the answer table says the sender sees and the
+ * handlers do, a check of the answers per delivery and of the handler calls, and the CLI's exit
+ * code (1: not all 2xx).
  */
 const cases = [
   {
-    name: 'success',
-    args: ['--id', 'task_demo_success', '--metadata', 'case=success'],
+    name: 'task.succeeded event',
+    sends: [['--id', 'task_demo_success', '--metadata', 'case=success']],
     expected: '200; onSucceeded once',
     check: (seen, did) => same(seen, [['200']]) && same(did, ['onSucceeded ran']),
   },
   {
-    name: 'failure',
-    args: ['--id', 'task_demo_failure', '--status', 'failed', '--metadata', 'case=failure'],
+    name: 'task.failed event',
+    sends: [['--topic', 'task.failed', '--id', 'task_demo_failure', '--metadata', 'case=failure']],
     expected: '200; onFailed once',
     check: (seen, did) => same(seen, [['200']]) && same(did, ['onFailed ran']),
   },
   {
-    name: 'duplicate',
-    args: ['--id', 'task_demo_duplicate', '--times', '2', '--metadata', 'case=duplicate'],
-    expected: '200, then 200 dup; handler once',
+    name: 'run.succeeded event',
+    sends: [['--topic', 'run.succeeded', '--id', 'run_demo_run', '--metadata', 'case=run']],
+    expected: "200; on['run.succeeded'] once",
+    check: (seen, did) => same(seen, [['200']]) && same(did, ["on['run.succeeded'] ran"]),
+  },
+  {
+    name: 'two task.updated events',
+    sends: [
+      ['--topic', 'task.updated', '--id', 'task_demo_progress', '--metadata', 'case=updates'],
+      ['--topic', 'task.updated', '--id', 'task_demo_progress', '--metadata', 'case=updates'],
+    ],
+    expected: "200 | 200; on['task.updated'] twice",
+    check: (seen, did, { eventIds, calledWith }) =>
+      same(seen, [['200'], ['200']]) &&
+      same(did, ["on['task.updated'] ran", "on['task.updated'] ran"]) &&
+      eventIds[0] !== eventIds[1] &&
+      same(calledWith, eventIds),
+  },
+  {
+    name: 'redelivered event',
+    // The same event id in two runs of the CLI: the sender delivering one event again.
+    sends: [1, 2].map(() => [
+      ...['--id', 'task_demo_redelivered', '--event-id', 'evt_demo_redelivered'],
+      ...['--metadata', 'case=redelivered'],
+    ]),
+    expected: '200 | 200 dup; handler once',
     check: (seen, did) => same(seen, [['200'], ['200 dup']]) && same(did, ['onSucceeded ran']),
   },
   {
     name: 'two concurrent duplicates',
-    args: [
-      ...['--id', 'task_demo_concurrent', '--times', '2', '--concurrency', '2'],
-      ...['--metadata', 'case=concurrent'],
+    sends: [
+      [
+        ...['--id', 'task_demo_concurrent', '--times', '2', '--concurrency', '2'],
+        ...['--metadata', 'case=concurrent'],
+      ],
     ],
     expected: '200 | 503 retried to 200 dup; once',
     check: (seen, did) => {
-      const sorted = [...seen].sort((a, b) => a.length - b.length);
-      const [first, second] = sorted;
+      const [first, second] = [...seen].sort((a, b) => a.length - b.length);
       return (
         same(first, ['200']) &&
         second.length > 1 &&
-        second.slice(0, -1).every((s) => s === '503') &&
+        second.slice(0, -1).every((s) => s === '503 in_progress') &&
         second.at(-1) === '200 dup' &&
         same(did, ['onSucceeded ran'])
       );
@@ -154,24 +199,34 @@ const cases = [
   },
   {
     name: 'forged signature',
-    args: ['--id', 'task_demo_forged', '--secret', 'not_the_secret', '--metadata', 'case=forged'],
+    sends: [
+      ['--id', 'task_demo_forged', '--secret', 'not_the_secret', '--metadata', 'case=forged'],
+    ],
     expected: '401, not retried; no handler',
     exit: 1,
-    check: (seen, did) => same(seen, [['401']]) && did.length === 0,
+    check: (seen, did) => same(seen, [['401 unauthorized']]) && did.length === 0,
+  },
+  {
+    name: 'signed, not JSON',
+    sends: [['--payload', broken]],
+    expected: '400, not retried; no handler',
+    exit: 1,
+    check: (seen, did) => same(seen, [['400 invalid_payload']]) && did.length === 0,
   },
   {
     name: 'oversized body (1.2 MB)',
-    args: ['--payload', oversized],
+    sends: [['--payload', oversized]],
     expected: '413, not retried; no handler',
     exit: 1,
-    check: (seen, did) => same(seen, [['413']]) && did.length === 0,
+    check: (seen, did) => same(seen, [['413 payload_too_large']]) && did.length === 0,
   },
   {
     name: 'handler fails once',
-    args: ['--id', 'task_demo_flaky', '--metadata', 'case=flaky'],
+    sends: [['--id', 'task_demo_flaky', '--metadata', 'case=flaky']],
     expected: '500, retried to 200; ran twice',
     check: (seen, did) =>
-      same(seen, [['500', '200']]) && same(did, ['onSucceeded threw', 'onSucceeded ran']),
+      same(seen, [['500 handler_failed', '200']]) &&
+      same(did, ['onSucceeded threw', 'onSucceeded ran']),
   },
 ];
 
@@ -179,19 +234,29 @@ const rows = [];
 let failures = 0;
 try {
   for (const c of cases) {
-    const { code, report } = await send(c.args);
-    const seen = report.deliveries.map(answers);
-    const did = calls
-      .filter((call) => call.taskId === report.taskId)
-      .map((call) => `${call.handler} ${call.outcome}`);
-    const ok = c.check(seen, did) && code === (c.exit ?? 0);
+    const seen = [];
+    const codes = [];
+    const eventIds = [];
+    const ids = new Set();
+    for (const args of c.sends) {
+      const { code, report } = await send(args);
+      codes.push(code);
+      if (report.eventId) eventIds.push(report.eventId);
+      ids.add(report.taskId);
+      for (const delivery of report.deliveries) seen.push(delivery.attempts.map(describe));
+    }
+    const mine = calls.filter((call) => ids.has(call.id));
+    const did = mine.map((call) => `${call.handler} ${call.outcome}`);
+    const calledWith = mine.map((call) => call.eventId);
+    const ok =
+      c.check(seen, did, { eventIds, calledWith }) && codes.every((code) => code === (c.exit ?? 0));
     if (!ok) failures++;
     rows.push([
       c.name,
       seen.map((s) => s.join(' → ')).join(' | '),
       did.length ? did.join(', ') : '(not called)',
       c.expected,
-      `exit ${code}`,
+      `exit ${[...new Set(codes)].join(',')}`,
       ok ? 'ok' : 'WRONG',
     ]);
   }
@@ -201,14 +266,7 @@ try {
   await rm(tmp, { recursive: true, force: true });
 }
 
-const header = [
-  'case',
-  'sender saw (per delivery)',
-  'handlers did',
-  'DESIGN.md says',
-  'cli',
-  'result',
-];
+const header = ['case', 'sender saw (per delivery)', 'handlers did', 'expected', 'cli', 'result'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (cells) =>
   cells
@@ -219,11 +277,18 @@ console.log(
   `ittybit-webhooks demo: Express + @ittybit-webhooks/express (in-memory store) at ${url}`,
 );
 console.log('sender: the ittybit-webhooks CLI (retries 5xx with backoff, never 4xx)\n');
+const first = calls.find((call) => call.id === 'task_demo_success');
+if (first) {
+  const { event, topic, key } = first.ctx;
+  console.log(
+    `The CLI sends event envelopes by default: {"id":"evt_…","object":"event","kind":<topic>,"data":{…},"created_at":…}\n(--shape task|job send the older bare shapes). The first case reached onSucceeded with\n  ctx.topic ${topic}, ctx.event.id ${event?.id}, ctx.key ${key} (the event id is the dedup key)\n`,
+  );
+}
 console.log(line(header));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const row of rows) console.log(line(row));
 console.log(
-  `\n${cases.length - failures} of ${cases.length} cases answered as DESIGN.md says; server stopped.`,
+  `\n${cases.length - failures} of ${cases.length} cases answered as docs/design.md says; server stopped.`,
 );
 if (verbose) console.log(`\nreceiver log:\n${logs.map((l) => `  ${l}`).join('\n')}`);
 process.exitCode = failures === 0 ? 0 : 1;
