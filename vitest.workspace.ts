@@ -33,4 +33,5 @@ export default [
   project('conformance', ['packages/conformance/test/**/*.test.ts']),
   project('stores', ['packages/{redis,postgres}/test/**/*.test.ts']),
   project('cli', ['packages/cli/test/**/*.test.ts']),
+  project('nestjs', ['packages/nestjs/test/**/*.test.ts']),
 ];
