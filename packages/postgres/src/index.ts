@@ -112,8 +112,9 @@ function milliseconds(name: string, value: number): number {
 }
 
 /**
- * {@link IdempotencyStore} on PostgreSQL. Each operation is one statement, conditional on the
- * owner, with `now()` of the database as the only clock. Create the table first with
+ * {@link IdempotencyStore} on PostgreSQL. Each operation is one statement (no transaction),
+ * conditional on the owner, with `now()` of the database as the only clock: a fresh delivery
+ * costs two statements (acquire, complete), a duplicate one. Create the table first with
  * {@link migrate} or {@link migrationSql}; delete expired rows now and then with
  * {@link PostgresStore.prune}.
  */
@@ -122,8 +123,7 @@ export class PostgresStore implements IdempotencyStore {
   readonly table: string;
   readonly #pool: PgPoolLike;
   readonly #sql: {
-    claim: string;
-    read: string;
+    acquire: string;
     complete: string;
     release: string;
     extend: string;
@@ -144,17 +144,32 @@ export class PostgresStore implements IdempotencyStore {
     const interval = (n: number) => `($${n}::double precision * interval '1 millisecond')`;
     // Live means expires_at > now(); a lapsed row counts as absent everywhere.
     this.#sql = {
-      // Inserts, or takes over a lapsed row (a crashed worker's lease or an expired completion).
-      // The WHERE is re-checked on the newest row version after waiting on a concurrent writer.
-      claim: `INSERT INTO ${t} AS t (key, owner, state, expires_at)
+      // One statement: claim the key (insert, or take over a lapsed row), and otherwise read the
+      // state of the live row. ON CONFLICT re-checks its WHERE on the newest row version after
+      // waiting on a concurrent writer; the SELECT reads the statement's snapshot, so a row
+      // committed by a concurrent claim after it started is seen by neither: no row comes back,
+      // and acquire asks again.
+      acquire: `WITH claim AS (
+INSERT INTO ${t} AS t (key, owner, state, expires_at)
 VALUES ($1, $2, 'in_progress', now() + ${interval(3)})
 ON CONFLICT (key) DO UPDATE
 SET owner = excluded.owner, state = 'in_progress', expires_at = excluded.expires_at
 WHERE t.expires_at <= now()
-RETURNING 1 AS acquired`,
-      read: `SELECT state FROM ${t} WHERE key = $1 AND expires_at > now()`,
-      complete: `UPDATE ${t} SET state = 'completed', expires_at = now() + ${interval(3)}
-WHERE key = $1 AND owner = $2 AND state = 'in_progress' AND expires_at > now()`,
+RETURNING 'acquired'::text AS state
+)
+SELECT state FROM claim
+UNION ALL
+SELECT state FROM ${t} WHERE key = $1 AND expires_at > now()`,
+      // Completes the owner's live claim; or the key if it is absent or lapsed (the owner's lease
+      // ran out and nobody holds or completed it since). Answers a row again, keeping the first
+      // expiry, when the owner already completed it: a retried complete.
+      complete: `INSERT INTO ${t} AS t (key, owner, state, expires_at)
+VALUES ($1, $2, 'completed', now() + ${interval(3)})
+ON CONFLICT (key) DO UPDATE
+SET owner = excluded.owner, state = 'completed',
+expires_at = CASE WHEN t.state = 'completed' AND t.expires_at > now()
+  THEN t.expires_at ELSE excluded.expires_at END
+WHERE t.owner = excluded.owner OR t.expires_at <= now()`,
       release: `DELETE FROM ${t}
 WHERE key = $1 AND owner = $2 AND state = 'in_progress' AND expires_at > now()`,
       extend: `UPDATE ${t} SET expires_at = now() + ${interval(3)}
@@ -167,20 +182,25 @@ WHERE key = $1 AND owner = $2 AND state = 'in_progress' AND expires_at > now()`,
   async acquire(key: string, owner: string, leaseMs: number): Promise<AcquireResult> {
     const lease = milliseconds('leaseMs', leaseMs);
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const claimed = await this.#pool.query(this.#sql.claim, [key, owner, lease]);
-      if (claimed.rows.length > 0) return 'acquired';
-      // Someone holds a live row. Read its state in a new statement (a new snapshot); if it was
-      // released or lapsed in between, nothing is found and the claim is tried again.
-      const found = await this.#pool.query(this.#sql.read, [key]);
-      const state = (found.rows[0] as { state?: unknown } | undefined)?.state;
-      if (state === 'completed') return 'completed';
-      if (state === 'in_progress') return 'in_progress';
+      const { rows } = await this.#pool.query(this.#sql.acquire, [key, owner, lease]);
+      let found: AcquireResult | undefined;
+      for (const row of rows) {
+        const state = (row as { state?: unknown }).state;
+        if (state === 'acquired') return 'acquired';
+        if (state === 'completed' || state === 'in_progress') found = state;
+      }
+      if (found !== undefined) return found;
+      // Neither claimed nor seen: a concurrent claim committed while this statement ran.
     }
     // The key keeps changing hands: answer "busy" so the sender retries later.
     return 'in_progress';
   }
 
-  /** Marks `key` completed and keeps it `ttlMs`, only if `owner` still holds it. */
+  /**
+   * Marks `key` completed and keeps it `ttlMs` if `owner` holds it, or if its lease lapsed and
+   * nobody claimed the key since. `true` again for the owner that already completed it; `false`
+   * when another owner holds or completed the key.
+   */
   async complete(key: string, owner: string, ttlMs: number): Promise<boolean> {
     const ttl = milliseconds('ttlMs', ttlMs);
     return (await this.#pool.query(this.#sql.complete, [key, owner, ttl])).rowCount === 1;

@@ -62,7 +62,7 @@ describe('PostgresStore without a server', () => {
     const pool: PgPoolLike = {
       query: async (text, values) => {
         queries.push({ text, values });
-        return { rows: [{ acquired: 1 }], rowCount: 1 };
+        return { rows: [{ state: 'acquired' }], rowCount: 1 };
       },
     };
     const store = new PostgresStore({ pool });
