@@ -2,6 +2,13 @@
 // (and `/node`); test helpers on `@ittybit-webhooks/core/testing`.
 export type { ReceiverResponse } from './answers.js';
 export {
+  type DeadLetter,
+  type DeadLetterSink,
+  type FailedDelivery,
+  MemoryDeadLetters,
+  type MemoryDeadLettersOptions,
+} from './dead-letters.js';
+export {
   isWebhookError,
   WebhookError,
   type WebhookErrorCode,
@@ -35,12 +42,14 @@ export {
 } from './model.js';
 export type {
   DeliveryOutcome,
+  DeliveryProbe,
   ErrorPhase,
   Handler,
   HandlerContext,
   IdempotencyOptions,
   ReceiverOptions,
   ResolvedOptions,
+  Telemetry,
   TopicHandlers,
 } from './options.js';
 export { normalizeStatus, parsePayload, parseTask, toMilliseconds } from './parse.js';

@@ -27,6 +27,18 @@ interface Held {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Runs `run`, rejecting with `store_unavailable` ("<what> within N ms.") if it takes longer. */
+export function bounded<T>(run: () => Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new WebhookError('store_unavailable', `${what} within ${ms} ms.`)),
+      ms,
+    );
+  });
+  return Promise.race([run(), timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Store calls and lease upkeep for one receiver. A remote store's calls are bounded by
  * `timeoutMs`; the in-process `MemoryStore` is called directly. One timer per receiver renews
@@ -60,22 +72,9 @@ export class Leases {
 
   /** Runs one store call, bounded by `timeoutMs` unless the store is in this process. */
   call<T>(what: string, run: () => Promise<T>): Promise<T> {
-    if (this.local) return run();
-    const ms = this.settings.timeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new WebhookError(
-              'store_unavailable',
-              `Idempotency store did not answer ${what} within ${ms} ms.`,
-            ),
-          ),
-        ms,
-      );
-    });
-    return Promise.race([run(), timeout]).finally(() => clearTimeout(timer));
+    return this.local
+      ? run()
+      : bounded(run, this.settings.timeoutMs, `Idempotency store did not answer ${what}`);
   }
 
   /** A claim of `key` by `owner`, acquired at `since`; renewed only once {@link watch}ed. */

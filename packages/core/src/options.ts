@@ -1,3 +1,4 @@
+import type { DeadLetterSink } from './dead-letters.js';
 import { WebhookError } from './errors.js';
 import type { Logger } from './log.js';
 import { MemoryStore } from './memory-store.js';
@@ -69,6 +70,23 @@ export interface DeliveryOutcome {
   error?: unknown;
 }
 
+/**
+ * Tracing and metrics around each delivery (the `@ittybit-webhooks/otel` package implements it
+ * with OpenTelemetry). Every call is guarded: a throwing probe never changes the answer.
+ */
+export interface Telemetry {
+  /** Called when a request arrives. */
+  start(request: { method: string }): DeliveryProbe;
+}
+
+/** One delivery's telemetry. */
+export interface DeliveryProbe {
+  /** Runs the handler (e.g. inside a child span) and returns exactly what `run` returns. */
+  handler<T>(run: () => T, info: { topic: string | undefined; key: string }): T;
+  /** Called once with how the request ended. */
+  end(outcome: DeliveryOutcome): void;
+}
+
 /** Idempotency settings; `false` turns deduplication off. */
 export interface IdempotencyOptions<M = Metadata> {
   /** Where keys live (default: a new {@link MemoryStore}). */
@@ -82,12 +100,12 @@ export interface IdempotencyOptions<M = Metadata> {
   leaseMs?: number;
   /**
    * The key of a delivery. Default: the event id of an event envelope (every event once), else
-   * `id:status` (bare task and job shapes).
+   * `id:status` (bare task and job shapes). `undefined` or `''`: this delivery is not deduplicated.
    */
   key?: (
     payload: Payload<M>,
     ctx: { topic: string | undefined; event: WebhookEvent | undefined },
-  ) => string;
+  ) => string | undefined;
   /** Longest wait for one store call before answering 503 (default 2 s). */
   timeoutMs?: number;
 }
@@ -112,6 +130,10 @@ export interface ReceiverOptions<M = Metadata, R = unknown> {
   onDelivery?: (outcome: DeliveryOutcome) => void;
   /** Deduplication of deliveries (default: on, in memory). */
   idempotency?: IdempotencyOptions<M> | false;
+  /** Keeps every authentic delivery whose handler failed, until an attempt succeeds. */
+  deadLetters?: DeadLetterSink;
+  /** Spans and metrics per delivery (see `@ittybit-webhooks/otel`). */
+  telemetry?: Telemetry;
   /**
    * `after-handler` (default, at-least-once): answer when the handler is done; a throw gives 500
    * and the sender retries. `immediately` (at-most-once): answer 200 once verified and claimed,
@@ -263,6 +285,20 @@ export function resolveOptions<M, R>(options: ReceiverOptions<M, R>): Settings<M
   if (idem && maxAgeMs !== undefined && maxAgeMs > ttlMs) {
     throw invalid(
       `maxAgeMs (${maxAgeMs} ms) is larger than idempotency.ttlMs (${ttlMs} ms): a replay arriving after its dedup record expired would pass the age check and run again. Lower maxAgeMs or raise ttlMs.`,
+    );
+  }
+  const letters = options.deadLetters;
+  if (
+    letters !== undefined &&
+    (typeof letters?.put !== 'function' || typeof letters.clear !== 'function')
+  ) {
+    throw invalid(
+      'deadLetters must have put(failed) and clear(key), e.g. new MemoryDeadLetters().',
+    );
+  }
+  if (options.telemetry !== undefined && typeof options.telemetry?.start !== 'function') {
+    throw invalid(
+      'telemetry must have start(request), e.g. otelTelemetry() from @ittybit-webhooks/otel.',
     );
   }
   if (options.waitUntil !== undefined && typeof options.waitUntil !== 'function') {

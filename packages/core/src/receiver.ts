@@ -1,13 +1,15 @@
 import { type AnswerCode, answerTable, type ReceiverResponse } from './answers.js';
 import { toBytes } from './bytes.js';
 import { DeliveryContext } from './context.js';
+import { DEAD_LETTER_HEADERS } from './dead-letters.js';
 import { describeError, isWebhookError, WebhookError, WebhookPayloadError } from './errors.js';
 import { type HeadersInput, headerOf } from './headers.js';
-import { Leases } from './lease.js';
+import { bounded, Leases } from './lease.js';
 import { createLog, type LogFields, type LogLevel } from './log.js';
 import type { Metadata, Payload } from './model.js';
 import {
   type DeliveryOutcome,
+  type DeliveryProbe,
   type ErrorPhase,
   type ReceiverOptions,
   type ResolvedOptions,
@@ -62,6 +64,9 @@ export interface Receiver<M = Metadata, R = unknown> {
 /** Where the pipeline got to: what the log line and `onDelivery` are told. */
 interface Trace {
   code: AnswerCode;
+  probe?: DeliveryProbe;
+  headers?: HeadersInput;
+  bytes?: Uint8Array;
   payload?: Payload<unknown>;
   topic?: string;
   key?: string;
@@ -98,6 +103,21 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+// Runtimes whose instances come and go: an in-memory dedup record dies with its instance.
+function serverlessPlatform(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
+  if (env?.AWS_LAMBDA_FUNCTION_NAME) return 'AWS Lambda';
+  if (env?.VERCEL) return 'Vercel';
+  if (env?.NETLIFY) return 'Netlify';
+  if (env?.FUNCTION_TARGET || env?.K_SERVICE) return 'Google Cloud Functions / Cloud Run';
+  const agent = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent;
+  if (agent === 'Cloudflare-Workers') return 'Cloudflare Workers';
+  return undefined;
+}
+
+let warnedServerless = false;
+
 function defaultKey(payload: Payload<unknown>): string | undefined {
   if (payload.event?.id) return payload.event.id;
   if (payload.object === 'unknown') return undefined;
@@ -122,7 +142,17 @@ export function createReceiver<M = Metadata, R = unknown>(
     parseMetadata: options.parseMetadata,
   });
   const route = createRouter<M, R>(options);
-  const { onDelivery, onError } = options;
+  const { onDelivery, onError, deadLetters, telemetry } = options;
+  const sinkTimeoutMs = settings.idempotency ? settings.idempotency.timeoutMs : 2_000;
+  const platform =
+    store && !(options.idempotency && options.idempotency.store) ? serverlessPlatform() : undefined;
+  if (platform && !warnedServerless) {
+    warnedServerless = true;
+    log(
+      'warn',
+      `Running on ${platform} with the default in-memory idempotency store: deduplication only holds within one instance, and instances come and go. Use a shared store (@ittybit-webhooks/redis or @ittybit-webhooks/postgres) through idempotency: { store }.`,
+    );
+  }
   const keyOf = options.idempotency ? options.idempotency.key : undefined;
 
   const report = (error: unknown, phase: ErrorPhase, key?: string, payload?: Payload<M>) => {
@@ -166,7 +196,10 @@ export function createReceiver<M = Metadata, R = unknown>(
         ? leases.hold(key, owner, ctx as DeliveryContext<unknown>, started)
         : undefined;
     try {
-      const result = handler(payload, ctx);
+      const probe = trace.probe;
+      const result = probe
+        ? probe.handler(() => handler(payload, ctx), { topic: trace.topic, key })
+        : handler(payload, ctx);
       if (isThenable(result)) {
         if (held) leases?.watch(held);
         await result;
@@ -181,6 +214,7 @@ export function createReceiver<M = Metadata, R = unknown>(
       );
       report(error, 'handler', key, payload);
       if (leases && owner) await leases.release(key, owner);
+      if (deadLetters) await keepDeadLetter(trace, payload, error);
       settled();
       return 'handler_failed';
     }
@@ -194,8 +228,64 @@ export function createReceiver<M = Metadata, R = unknown>(
       return 'handler_failed';
     }
     if (held) await leases?.complete(held);
+    if (deadLetters) await clearDeadLetter(payload, ctx.key);
     settled();
     return 'received';
+  }
+
+  function letterKey(payload: Payload<M>, key: string): string | undefined {
+    return key || defaultKey(payload as Payload<unknown>);
+  }
+
+  /** Keeps the exact bytes and signature of a delivery whose handler failed. */
+  async function keepDeadLetter(trace: Trace, payload: Payload<M>, error: unknown): Promise<void> {
+    const key = letterKey(payload, trace.key ?? '');
+    if (!deadLetters || !key || !trace.bytes) return;
+    const headers: Record<string, string> = {};
+    for (const name of DEAD_LETTER_HEADERS) {
+      const value = headerOf(trace.headers, name);
+      if (value !== undefined) headers[name] = value;
+    }
+    try {
+      await bounded(
+        () =>
+          deadLetters.put({
+            key,
+            body: trace.bytes as Uint8Array,
+            headers,
+            topic: trace.topic,
+            eventId: payload.event?.id,
+            id: payload.object === 'unknown' ? payload.id : payload.id,
+            error: describeError(error),
+            failedAt: Date.now(),
+          }),
+        sinkTimeoutMs,
+        'The dead-letter sink did not answer put',
+      );
+    } catch (sinkError) {
+      log(
+        'error',
+        `Could not keep the failed delivery ${key} as a dead letter: ${describeError(sinkError)}. The sender's retries still run it.`,
+        { key },
+      );
+    }
+  }
+
+  /** Forgets the dead letter of a delivery that has now succeeded. */
+  async function clearDeadLetter(payload: Payload<M>, key: string): Promise<void> {
+    const letter = letterKey(payload, key);
+    if (!deadLetters || !letter) return;
+    try {
+      await bounded(
+        () => deadLetters.clear(letter),
+        sinkTimeoutMs,
+        'The dead-letter sink did not answer clear',
+      );
+    } catch (sinkError) {
+      log('warn', `Could not clear the dead letter of ${letter}: ${describeError(sinkError)}.`, {
+        key: letter,
+      });
+    }
   }
 
   function fieldsOf(trace: Trace): LogFields {
@@ -249,6 +339,10 @@ export function createReceiver<M = Metadata, R = unknown>(
 
     const payload = await verifier(bytes, headerOf(headers, SIGNATURE_HEADER));
     trace.payload = payload;
+    if (deadLetters) {
+      trace.bytes = bytes;
+      trace.headers = headers;
+    }
     const topic = topicOf(payload);
     trace.topic = topic;
     const handler = route(payload);
@@ -345,7 +439,7 @@ export function createReceiver<M = Metadata, R = unknown>(
         },
       );
     }
-    if (onDelivery) {
+    if (onDelivery || trace.probe) {
       const payload = trace.payload;
       const outcome: DeliveryOutcome = {
         status: answer.status,
@@ -360,9 +454,14 @@ export function createReceiver<M = Metadata, R = unknown>(
       if (trace.durationMs !== undefined) outcome.durationMs = trace.durationMs;
       if (trace.error !== undefined) outcome.error = trace.error;
       try {
-        onDelivery(outcome);
+        onDelivery?.(outcome);
       } catch (error) {
         log('error', `onDelivery threw: ${describeError(error)}`);
+      }
+      try {
+        trace.probe?.end(outcome);
+      } catch (error) {
+        log('error', `telemetry end threw: ${describeError(error)}`);
       }
     }
     return answer;
@@ -370,6 +469,13 @@ export function createReceiver<M = Metadata, R = unknown>(
 
   async function handle(request: ReceiverRequest<R>): Promise<ReceiverResponse> {
     const trace: Trace = { code: 'received' };
+    if (telemetry) {
+      try {
+        trace.probe = telemetry.start({ method: request.method });
+      } catch (error) {
+        log('error', `telemetry start threw: ${describeError(error)}`);
+      }
+    }
     try {
       trace.code = await pipeline(request, trace);
     } catch (error) {

@@ -5,6 +5,8 @@ import {
   createReceiver,
   type FailedTask,
   type HandlerContext,
+  type Payload,
+  type Run,
   type SucceededTask,
   type Task,
   type TaskOutput,
@@ -33,10 +35,45 @@ describe('public types', () => {
         expectTypeOf(task).toEqualTypeOf<FailedTask<ExportMeta> | CancelledTask<ExportMeta>>();
         if (task.status === 'failed') expectTypeOf(task.error.message).toBeString();
       },
+      // task.created / task.updated events may carry any status.
       onUpdate: (task) => {
-        expectTypeOf(task).toEqualTypeOf<TaskUpdate<ExportMeta>>();
+        expectTypeOf(task).toEqualTypeOf<Task<ExportMeta>>();
       },
     });
+  });
+
+  it('narrows each topic handler to what its topic carries', () => {
+    createReceiver<ExportMeta>({
+      secret: 's',
+      on: {
+        'run.succeeded': (run, ctx) => {
+          expectTypeOf(run).toEqualTypeOf<Run<ExportMeta>>();
+          expectTypeOf(run.object).toEqualTypeOf<'run'>();
+          expectTypeOf(ctx.topic).toEqualTypeOf<string | undefined>();
+          // @ts-expect-error: a run has no outputs
+          run.outputs;
+        },
+        'run.failed': (run) => {
+          expectTypeOf(run).toEqualTypeOf<Run<ExportMeta>>();
+        },
+        'task.succeeded': (task) => {
+          expectTypeOf(task).toEqualTypeOf<SucceededTask<ExportMeta>>();
+        },
+        'task.failed': (task) => {
+          expectTypeOf(task).toEqualTypeOf<FailedTask<ExportMeta> | CancelledTask<ExportMeta>>();
+        },
+        'task.updated': (task) => {
+          expectTypeOf(task).toEqualTypeOf<Task<ExportMeta>>();
+        },
+      },
+      onUnknown: (payload, ctx) => {
+        expectTypeOf(payload.raw).toEqualTypeOf<Readonly<Record<string, unknown>>>();
+        expectTypeOf(ctx.event?.id).toEqualTypeOf<string | undefined>();
+      },
+    });
+    expectTypeOf(
+      createReceiver<ExportMeta>({ secret: 's', onSucceeded() {}, onFailed() {} }).verify,
+    ).returns.resolves.toEqualTypeOf<Payload<ExportMeta>>();
   });
 
   it('narrows a task on status', () => {
@@ -59,9 +96,11 @@ describe('public types', () => {
     expectTypeOf(narrow).toBeFunction();
   });
 
-  it('requires the secret and both handlers', () => {
-    // @ts-expect-error: onFailed is required
-    expectTypeOf(() => createReceiver({ secret: 's', onSucceeded() {} })).toBeFunction();
+  it('requires the secret and known topics', () => {
+    expectTypeOf(() =>
+      // @ts-expect-error: not a topic Ittybit sends
+      createReceiver({ secret: 's', on: { 'task.done': () => {} } }),
+    ).toBeFunction();
     // @ts-expect-error: secret is required
     expectTypeOf(() => createReceiver({ onSucceeded() {}, onFailed() {} })).toBeFunction();
     expectTypeOf(() =>
