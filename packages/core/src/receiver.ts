@@ -145,7 +145,7 @@ export function createReceiver<M = Metadata, R = unknown>(
   const { onDelivery, onError, deadLetters, telemetry } = options;
   const sinkTimeoutMs = settings.idempotency ? settings.idempotency.timeoutMs : 2_000;
   const platform =
-    store && !(options.idempotency && options.idempotency.store) ? serverlessPlatform() : undefined;
+    store && !(options.idempotency || undefined)?.store ? serverlessPlatform() : undefined;
   if (platform && !warnedServerless) {
     warnedServerless = true;
     log(

@@ -88,7 +88,9 @@ describe('routing by topic', () => {
     const res = await receiver.handle(await signedRequest(createTestEvent('run.succeeded')));
     expect(res.status).toBe(200);
     expect(onSucceeded).not.toHaveBeenCalled();
-    expect(logger.text()).toMatch(/debug \[ittybit-webhooks\] 200 unhandled: Acknowledged run_\w+ \(run\.succeeded\): no handler/);
+    expect(logger.text()).toMatch(
+      /debug \[ittybit-webhooks\] 200 unhandled: Acknowledged run_\w+ \(run\.succeeded\): no handler/,
+    );
   });
 
   it('routes bare task and job shapes by status, keyed id:status', async () => {
@@ -150,7 +152,9 @@ describe('unknown but authentic payloads', () => {
     const event = createTestEvent('media.created', {}, { id: 'evt_unknown_1' });
     const res = await receiver.handle(await signedRequest(event));
     expect(res.status).toBe(200);
-    expect(logger.text()).toMatch(/warn \[ittybit-webhooks\] 200 unknown: .*event evt_unknown_1, topic media\.created/);
+    expect(logger.text()).toMatch(
+      /warn \[ittybit-webhooks\] 200 unknown: .*event evt_unknown_1, topic media\.created/,
+    );
     expect(outcomes[0]).toMatchObject({ code: 'unknown', eventId: 'evt_unknown_1' });
   });
 
