@@ -1,117 +1,128 @@
-// npm run bench: speed and memory of the receiver, as ratios against a baseline measured in the
-// same run (absolute numbers depend on the machine; ratios are what we track).
-//   baseline: a hand-rolled check, createHmac over the raw body + timingSafeEqual + JSON.parse
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createReceiver, MemoryStore, verifySignature } from '@ittybit-webhooks/core';
-import { createTestTask, signPayload } from '@ittybit-webhooks/core/testing';
+// npm run bench: the receiver side by side with what it is compared against, each section in its
+// own process. Writes BENCHMARKS.md, bench/http-ratios.svg and bench/results.json (BENCH_QUICK=1:
+// a short run, written to a temporary folder instead). See BENCHMARKS.md for what each section
+// measures.
+//
+//   BENCH_QUICK=1            everything small, in under a minute (CI: checks the bench runs)
+//   BENCH_SECTIONS=a,b       only these of pipeline,verify,http,stores,memory; the others are
+//                            kept from bench/results.json
+//   BENCH_WAIT_QUIET=300     before each section, wait up to 300 s for the 1-minute load < 1.0
+//   BENCH_OUT=dir            where to write (default: the repository root; a temporary folder
+//                            with BENCH_QUICK=1)
+import { execFileSync, fork } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { httpChart, markdown, NOTES_MARKER } from './lib/report.mjs';
 
-const SECRET = 'whsec_bench';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20_000);
-const web = await import('../packages/core/dist/crypto/web.js');
+const QUICK = process.env.BENCH_QUICK === '1';
+const ALL = ['pipeline', 'verify', 'http', 'stores', 'memory'];
+const root = fileURLToPath(new URL('..', import.meta.url));
+const only = process.env.BENCH_SECTIONS?.split(',').map((s) => s.trim());
+const sections = only ? ALL.filter((s) => only.includes(s)) : ALL;
+const waitQuiet = Number(process.env.BENCH_WAIT_QUIET ?? 0);
+const outDir = process.env.BENCH_OUT ?? (QUICK ? join(tmpdir(), 'ittybit-webhooks-bench') : root);
+const benchDir = outDir === root ? join(root, 'bench') : outDir;
 
-const body = new TextEncoder().encode(
-  JSON.stringify(createTestTask({ metadata: { exportId: 'e_1' } })),
-);
-const signature = await signPayload(body, SECRET);
-
-async function measure(name, fn, rounds = ROUNDS) {
-  for (let i = 0; i < Math.min(2_000, rounds); i++) await fn(i); // warm up
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < rounds; i++) await fn(i);
-  const ns = Number(process.hrtime.bigint() - start);
-  return { name, perOpUs: ns / rounds / 1000 };
+if (only && sections.length !== only.length) {
+  console.error(`BENCH_SECTIONS: use names from ${ALL.join(', ')}`);
+  process.exit(2);
+}
+if (!existsSync(join(root, 'packages/core/dist/index.js'))) {
+  console.error('Build the packages first: npm run build (npm run bench does).');
+  process.exit(2);
 }
 
-const baseline = await measure('baseline: createHmac + timingSafeEqual + JSON.parse', async () => {
-  const expected = createHmac('sha256', SECRET).update(body).digest();
-  const given = Buffer.from(signature, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new Error('bad');
-  JSON.parse(new TextDecoder().decode(body));
-});
+function git(...args) {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
 
-const sigBytes = Buffer.from(signature, 'hex');
-const rows = [
-  baseline,
-  await measure('verifySignature (node:crypto)', async () => {
-    if (!(await verifySignature(body, signature, SECRET))) throw new Error('bad');
-  }),
-  await measure('Web Crypto verify (cached CryptoKey)', async () => {
-    if (!(await web.verifyHmacSha256(SECRET, body, sigBytes))) throw new Error('bad');
-  }),
-];
-
-const off = createReceiver({
-  secret: SECRET,
-  onSucceeded() {},
-  onFailed() {},
-  idempotency: false,
-  logger: false,
-});
-rows.push(
-  await measure('receiver.handle, idempotency off', async () => {
-    const res = await off.handle({
-      method: 'POST',
-      headers: { 'ittybit-signature': signature },
-      body,
-    });
-    if (res.status !== 200) throw new Error(String(res.status));
-  }),
-);
-
-// Distinct tasks, so every delivery claims and completes a key in the MemoryStore.
-const deliveries = await Promise.all(
-  Array.from({ length: ROUNDS + 2_000 }, async () => {
-    const b = new TextEncoder().encode(JSON.stringify(createTestTask()));
-    return { body: b, headers: { 'ittybit-signature': await signPayload(b, SECRET) } };
-  }),
-);
-const withStore = createReceiver({
-  secret: SECRET,
-  onSucceeded() {},
-  onFailed() {},
-  logger: false,
-});
-rows.push(
-  await measure('receiver.handle, MemoryStore claim + complete', async (i) => {
-    const res = await withStore.handle({ method: 'POST', ...deliveries[i] });
-    if (res.status !== 200) throw new Error(String(res.status));
-  }),
-);
-
+const machine = {
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model.trim() ?? 'unknown',
+  memory: totalmem(),
+  os: `${type()} ${release()}`,
+  node: process.version,
+  commit: `${git('rev-parse', '--short', 'HEAD') || 'unknown'}${git('status', '--porcelain', '--untracked-files=no') ? ' (with uncommitted changes)' : ''}`,
+  date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  load: loadavg()[0],
+};
 console.log(
-  `\nSpeed (${ROUNDS} deliveries of ${body.length} bytes each; ratio = time / baseline time)\n`,
+  `ittybit-webhooks bench${QUICK ? ' (quick)' : ''}: ${machine.cpus} × ${machine.cpu}, Node ${machine.node}, 1-minute load ${machine.load.toFixed(2)}`,
 );
-console.log(`${'case'.padEnd(52)} ${'µs/op'.padStart(8)} ${'ratio'.padStart(7)}`);
-for (const row of rows) {
+if (machine.load >= 1) {
   console.log(
-    `${row.name.padEnd(52)} ${row.perOpUs.toFixed(2).padStart(8)} ${(row.perOpUs / baseline.perOpUs).toFixed(2).padStart(7)}`,
+    'The machine is busy (load ≥ 1.0): ratios will be noisier. BENCH_WAIT_QUIET=300 waits for a quiet moment.',
   );
 }
 
-// Memory: the MemoryStore is bounded (10,000 keys). Heap after 10k keys is the baseline; after
-// 5x as many distinct keys it should stay near 1x.
-async function heapAfter(keys) {
-  const store = new MemoryStore();
-  for (let i = 0; i < keys; i++) {
-    await store.acquire(`task_${i}:succeeded`, 'o', 60_000);
-    await store.complete(`task_${i}:succeeded`, 'o', 60_000);
+async function quiet() {
+  const until = Date.now() + waitQuiet * 1000;
+  while (loadavg()[0] >= 1 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
   }
-  globalThis.gc?.();
-  const used = process.memoryUsage().heapUsed;
-  return { used, store };
 }
-globalThis.gc?.();
-const before = process.memoryUsage().heapUsed;
-const ten = await heapAfter(10_000);
-const tenGrowth = ten.used - before;
-ten.store = null;
-globalThis.gc?.();
-const before50 = process.memoryUsage().heapUsed;
-const fifty = await heapAfter(50_000);
-const fiftyGrowth = fifty.used - before50;
-console.log('\nMemory (MemoryStore heap growth; ratio = growth / growth at 10,000 keys)\n');
-console.log(`10,000 distinct keys  ${(tenGrowth / 1e6).toFixed(2).padStart(7)} MB  1.00`);
+
+function runSection(name) {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL(`./sections/${name}.mjs`, import.meta.url)), [], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let answer;
+    child.on('message', (message) => {
+      answer = message;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (answer?.result) resolve(answer.result);
+      else
+        reject(
+          new Error(
+            `section ${name} failed (exit ${code})${answer?.error ? `: ${answer.error}` : ''}`,
+          ),
+        );
+    });
+  });
+}
+
+const resultsFile = join(benchDir, 'results.json');
+let results = {};
+if (only && existsSync(resultsFile)) {
+  results = JSON.parse(readFileSync(resultsFile, 'utf8')).results ?? {};
+}
+const started = Date.now();
+let failed = false;
+for (const name of sections) {
+  if (waitQuiet) await quiet();
+  const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const t0 = Date.now();
+  try {
+    const result = await runSection(name);
+    results[name] = { ...result, date: at, seconds: (Date.now() - t0) / 1000 };
+  } catch (error) {
+    console.error(String(error));
+    failed = true;
+  }
+}
+
+mkdirSync(benchDir, { recursive: true });
+const mdFile = join(outDir, 'BENCHMARKS.md');
+let notes = '';
+if (existsSync(mdFile)) {
+  const previous = readFileSync(mdFile, 'utf8');
+  const at = previous.indexOf(NOTES_MARKER);
+  if (at !== -1) notes = previous.slice(at + NOTES_MARKER.length);
+}
+writeFileSync(resultsFile, `${JSON.stringify({ machine, results }, null, 2)}\n`);
+writeFileSync(mdFile, markdown(results, machine, notes));
+if (results.http) writeFileSync(join(benchDir, 'http-ratios.svg'), httpChart(results.http));
 console.log(
-  `50,000 distinct keys  ${(fiftyGrowth / 1e6).toFixed(2).padStart(7)} MB  ${(fiftyGrowth / tenGrowth).toFixed(2)}  (size ${fifty.store.size})`,
+  `\nWrote ${mdFile}${results.http ? `, ${join(benchDir, 'http-ratios.svg')}` : ''} and ${resultsFile} in ${((Date.now() - started) / 1000).toFixed(0)} s.`,
 );
-if (!globalThis.gc) console.log('(run with node --expose-gc for steadier memory figures)');
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,210 @@
+// 3. HTTP, per framework: the adapter vs a hand-written route in the same framework answering the
+//    same JSON body. Each server runs in its own process; this process is the load generator
+//    (autocannon, 32 connections, pre-generated 1 KB signed deliveries, each request the next
+//    one, so every request is a delivery the server has not seen). Rounds are interleaved: ours,
+//    hand-written, ours, hand-written...; each run's ratio comes from its own two rounds.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { deliveryPool, sign } from '../lib/deliveries.mjs';
+import { loadAverage, median, QUICK, spread } from '../lib/measure.mjs';
+import { ratio, section } from '../lib/section.mjs';
+
+const PATH = '/webhooks/ittybit';
+const CONNECTIONS = 32;
+const BYTES = 1024;
+const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? 'express,fastify,koa,web').split(',');
+const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? (QUICK ? 1 : 5));
+const ROUND_S = Number(process.env.BENCH_HTTP_SECONDS ?? (QUICK ? 0.5 : 5));
+const WARMUP_S = QUICK ? 0.3 : 3;
+// Three times the 10,000 keys both dedup stores keep: a delivery that comes round again was
+// dropped from both long before, so it is fresh to the server (checked with the server's count).
+const POOL = QUICK ? 6_000 : 40_000;
+
+const LABELS = {
+  express: 'Express 5',
+  fastify: 'Fastify 5',
+  koa: 'Koa 3',
+  web: 'Web adapter on Hono (node server)',
+};
+
+const serverScript = fileURLToPath(new URL('../http/server.mjs', import.meta.url));
+
+function startServer(framework, variant) {
+  const child = fork(serverScript, [], {
+    env: { ...process.env, FRAMEWORK: framework, VARIANT: variant, NODE_ENV: 'production' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${framework}/${variant} exited with ${code}`)));
+    child.once('message', (message) => {
+      const stats = () =>
+        new Promise((done) => {
+          child.once('message', (m) => done(m.stats));
+          child.send('stats');
+        });
+      resolve({ child, port: message.port, stats, variant });
+    });
+  });
+}
+
+async function stopServer(server) {
+  server.child.removeAllListeners('exit');
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.disconnect();
+  await exited;
+}
+
+/** What a server answers to a fresh delivery, its duplicate and a wrong signature. */
+async function answers(port, body) {
+  const url = `http://127.0.0.1:${port}${PATH}`;
+  const post = async (signature) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'ittybit-signature': signature },
+    });
+    return { status: res.status, type: res.headers.get('content-type'), body: await res.text() };
+  };
+  const fresh = await post(sign(body));
+  const duplicate = await post(sign(body));
+  const wrong = await post('0'.repeat(64));
+  return { fresh, duplicate, wrong };
+}
+
+let cursor = 0;
+let pool;
+
+/** One round of load against `server`: requests per second, latency percentiles, CPU use. */
+async function round(server, seconds) {
+  const latencies = [];
+  let ok = 0;
+  let other = 0;
+  const before = await server.stats();
+  const clientCpu = process.cpuUsage();
+  const startedAt = performance.now();
+  const result = await new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `http://127.0.0.1:${server.port}`,
+        connections: CONNECTIONS,
+        duration: seconds,
+        requests: [
+          {
+            method: 'POST',
+            path: PATH,
+            setupRequest(request) {
+              const k = cursor++ % POOL;
+              request.body = pool.bodies[k];
+              request.headers = {
+                'content-type': 'application/json',
+                'ittybit-signature': pool.signatures[k],
+              };
+              return request;
+            },
+          },
+        ],
+      },
+      (error, res) => (error ? reject(error) : resolve(res)),
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status === 200) {
+        ok += 1;
+        latencies.push(ms);
+      } else other += 1;
+    });
+  });
+  const elapsedMs = performance.now() - startedAt;
+  const cpu = process.cpuUsage(clientCpu);
+  const after = await server.stats();
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return {
+    rps: ok / (elapsedMs / 1000),
+    p50: at(0.5),
+    p99: at(0.99),
+    ok,
+    other,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    // Deliveries the server ran per 200 answer: 1 means none of them was taken as a duplicate.
+    freshPerOk: ok ? (after.handled - before.handled) / ok : 0,
+    clientCpu: (cpu.user + cpu.system) / 1000 / elapsedMs,
+    serverCpu:
+      (after.cpuUs.user + after.cpuUs.system - before.cpuUs.user - before.cpuUs.system) /
+      1000 /
+      (after.atMs - before.atMs),
+    serverRssMb: after.rss / 1e6,
+  };
+}
+
+section(async () => {
+  const startLoad = await loadAverage();
+  console.log(
+    `\n3. HTTP: adapter vs a hand-written route in the same framework (${CONNECTIONS} connections, ${BYTES}-byte deliveries, ${RUNS} runs of ${ROUND_S} s rounds; load ${startLoad.toFixed(2)})`,
+  );
+  pool = deliveryPool(POOL, BYTES);
+  const probe = deliveryPool(1, BYTES).bodies[0];
+  const frameworks = [];
+  for (const framework of FRAMEWORKS) {
+    const load = await loadAverage();
+    const ours = await startServer(framework, 'ours');
+    const hand = await startServer(framework, 'hand');
+    try {
+      const oursAnswers = await answers(ours.port, probe);
+      const handAnswers = await answers(hand.port, probe);
+      const sameBody =
+        oursAnswers.fresh.status === 200 &&
+        handAnswers.fresh.status === 200 &&
+        oursAnswers.fresh.body === handAnswers.fresh.body;
+      await round(ours, WARMUP_S);
+      await round(hand, WARMUP_S);
+      const runs = [];
+      for (let r = 0; r < RUNS; r++) {
+        const a = await round(ours, ROUND_S);
+        const b = await round(hand, ROUND_S);
+        runs.push({ ours: a, hand: b, rps: a.rps / b.rps, p99: a.p99 / b.p99 });
+      }
+      const result = {
+        framework,
+        label: LABELS[framework],
+        load,
+        answers: { ours: oursAnswers, hand: handAnswers },
+        sameBody,
+        rps: spread(runs.map((r) => r.rps)),
+        p99: spread(runs.map((r) => r.p99)),
+        ours: {
+          rps: median(runs.map((r) => r.ours.rps)),
+          p99: median(runs.map((r) => r.ours.p99)),
+        },
+        hand: {
+          rps: median(runs.map((r) => r.hand.rps)),
+          p99: median(runs.map((r) => r.hand.p99)),
+        },
+        runs,
+      };
+      frameworks.push(result);
+      const pct = (s) =>
+        `${(s.median * 100).toFixed(0)}% (${(s.min * 100).toFixed(0)}–${(s.max * 100).toFixed(0)})`;
+      console.log(
+        `   ${result.label.padEnd(34)} req/s ${pct(result.rps).padEnd(16)} p99 ${ratio(result.p99).padEnd(20)} ours ${result.ours.rps.toFixed(0)} req/s p99 ${result.ours.p99.toFixed(2)} ms; hand-written ${result.hand.rps.toFixed(0)} req/s p99 ${result.hand.p99.toFixed(2)} ms (load ${load.toFixed(2)})`,
+      );
+      const odd = runs.flatMap((r) => [r.ours, r.hand]).filter((x) => x.freshPerOk < 0.999);
+      if (odd.length) console.log(`   warning: some 200s were not fresh deliveries`);
+      if (!sameBody) console.log('   warning: the two routes do not answer the same body');
+    } finally {
+      await stopServer(ours);
+      await stopServer(hand);
+    }
+  }
+  return {
+    load: startLoad,
+    connections: CONNECTIONS,
+    bytes: BYTES,
+    runs: RUNS,
+    roundSeconds: ROUND_S,
+    warmupSeconds: WARMUP_S,
+    frameworks,
+  };
+});
