@@ -30,6 +30,18 @@ export interface NodeBodyOptions {
 const timedOut = new WeakSet<IncomingMessage>();
 
 /**
+ * The exact bytes a body parser kept on a Node request, if it did: a `Buffer` body
+ * (`express.raw()`), or `req.rawBody` (a parser's `verify` hook, Google Cloud Functions).
+ */
+export function keptNodeBody(req: IncomingMessage): Uint8Array | undefined {
+  // Typed `unknown`: some packages declare these fields on IncomingMessage with other types.
+  const { body, rawBody } = req as unknown as { body?: unknown; rawBody?: unknown };
+  if (body instanceof Uint8Array) return body;
+  if (rawBody instanceof Uint8Array) return rawBody;
+  return undefined;
+}
+
+/**
  * The body of a Node request as the receiver wants it: what a parser kept, else the stream read
  * under the limit. Past `timeoutMs` it stops reading and throws `body_timeout` (408).
  */

@@ -1,11 +1,12 @@
+import { type Metadata, WebhookError } from '@ittybit-webhooks/core';
 import {
-  type Logger,
-  type Metadata,
+  logCreationError,
+  type MountOptions,
+  mountPath,
   type Receiver,
-  type ReceiverOptions,
+  type ReceiverInput,
   toReceiver,
-  WebhookError,
-} from '@ittybit-webhooks/core';
+} from '@ittybit-webhooks/core/adapter';
 
 /** Keeps the runtime alive until a promise settles (a Worker's `ctx.waitUntil`, Next.js `after`). */
 export type WaitUntil = (promise: Promise<unknown>) => void;
@@ -18,13 +19,8 @@ export type WaitUntil = (promise: Promise<unknown>) => void;
  */
 export type WebhookHandler = (request: Request, context?: unknown) => Promise<Response>;
 
-/** Options of {@link ittybitWebhook}, or a ready receiver shared with other code. */
-export type IttybitWebhookOptions<M = Metadata> =
-  | ReceiverOptions<M, Request>
-  | Receiver<M, Request>;
-
 const CONSUMED =
-  'The request body was already read (request.json(), request.text(), c.req.json() or a validator) before the Ittybit webhook handler got it. Give it the untouched Request: in Next.js `export const POST = ittybitWebhook({...})` and never read the body first; in Hono `app.post(path, (c) => handler(c.req.raw))` with no body-reading middleware before it.';
+  'The request body was already read (request.json(), request.text(), c.req.json() or a validator) before the Ittybit webhook handler got it. Give it the untouched Request: in Next.js `export const POST = ittybitWebhook({...})` and never read the body first; in Hono `app.all(path, (c) => handler(c.req.raw))` with no body-reading middleware before it.';
 
 // Vercel's runtime publishes the current request's `waitUntil` here (what `@vercel/functions` reads).
 const VERCEL_CONTEXT = Symbol.for('@vercel/request-context');
@@ -50,12 +46,8 @@ function keepAliveFrom(context: unknown, vercel: boolean): WaitUntil | undefined
   return undefined;
 }
 
-async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
-  if (request.bodyUsed || request.body?.locked) {
-    throw new WebhookError('body_consumed', CONSUMED);
-  }
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
+async function readStream(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
@@ -71,50 +63,92 @@ async function readBody(request: Request, maxBytes: number): Promise<Uint8Array>
     chunks.push(chunk.value);
   }
   if (chunks.length === 1 && chunks[0]) return chunks[0];
-  const body = new Uint8Array(size);
+  const out = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
-    body.set(chunk, offset);
+    out.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return body;
+  return out;
 }
 
 /**
+ * The exact body bytes under the limit. With a `Content-Length` (already checked against the limit
+ * by the receiver, and enforced by the HTTP layer's framing) the runtime's own `arrayBuffer()` is
+ * the fastest read; a chunked body is counted while it streams.
+ */
+function readBody(request: Request, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  if (request.bodyUsed || request.body?.locked) {
+    return Promise.reject(new WebhookError('body_consumed', CONSUMED));
+  }
+  const body = request.body;
+  if (!body) return Promise.resolve(new Uint8Array(0));
+  const reading = request.headers.has('content-length')
+    ? request.arrayBuffer().then((buffer) => new Uint8Array(buffer))
+    : readStream(body, maxBytes);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reading.catch(() => {});
+      reject(
+        new WebhookError(
+          'body_timeout',
+          `The body was still arriving after bodyTimeoutMs (${timeoutMs} ms); answered 408.`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  return Promise.race([reading, timeout]).finally(() => clearTimeout(timer));
+}
+
+const INTERNAL_ERROR = '{"error":"internal_error"}';
+
+/**
  * Creates a `(request, context?) => Promise<Response>` handler for an Ittybit webhook endpoint:
- * Next.js route handlers (`export const POST = ittybitWebhook({...})`), Hono, Bun, Deno and
- * Cloudflare Workers (`fetch: (req, env, ctx) => handler(req, ctx)`).
+ * Next.js route handlers, Hono, Bun, Deno and Cloudflare Workers. With `path`, requests to other
+ * paths get a 404.
+ *
+ * ```ts
+ * export const POST = ittybitWebhook({ secret, onSucceeded, onFailed }); // Next.js
+ * export default { fetch: (req, env, ctx) => handler(req, ctx) };         // Workers
+ * ```
  */
 export function ittybitWebhook<M = Metadata>(
-  optionsOrReceiver: IttybitWebhookOptions<M>,
+  optionsOrReceiver: ReceiverInput<M, Request>,
+  mount?: MountOptions,
 ): WebhookHandler {
+  const path = mountPath(mount);
   // The receiver is made on the first request, not at import: `next build` imports route modules
   // without the run-time secret. A missing secret then answers 500 (Ittybit retries until it is
   // set) and logs what to set, instead of failing the build.
   let receiver: Receiver<M, Request> | undefined;
   return async (request, context) => {
+    if (path !== undefined && new URL(request.url).pathname !== path) {
+      return new Response(null, { status: 404 });
+    }
     try {
       receiver ??= toReceiver(optionsOrReceiver);
     } catch (error) {
-      const { logger } = optionsOrReceiver as { logger?: Logger | false };
-      if (logger !== false) (logger ?? console).error(`[ittybit-webhooks] ${String(error)}`);
-      return new Response('{"error":"internal_error"}', {
+      logCreationError(optionsOrReceiver, error);
+      return new Response(INTERNAL_ERROR, {
         status: 500,
         headers: { 'content-type': 'application/json; charset=utf-8' },
       });
     }
-    const immediately = receiver.options.respond === 'immediately';
+    const { bodyTimeoutMs, respond, waitUntil } = receiver.options;
     const answer = await receiver.handle({
       method: request.method,
       headers: request.headers,
-      body: (maxBytes) => readBody(request, maxBytes),
+      body: (maxBytes) => readBody(request, maxBytes, bodyTimeoutMs),
       request,
       // An explicit `waitUntil` option (e.g. Next.js `after`) wins over Vercel's request context;
       // without any, core tracks the promise (`drain()`).
-      waitUntil: immediately
-        ? keepAliveFrom(context, receiver.options.waitUntil === undefined)
-        : undefined,
+      waitUntil:
+        respond === 'immediately' ? keepAliveFrom(context, waitUntil === undefined) : undefined,
     });
-    return new Response(answer.body, { status: answer.status, headers: answer.headers });
+    return new Response(answer.body, {
+      status: answer.status,
+      headers: answer.headers as Record<string, string>,
+    });
   };
 }
