@@ -1,88 +1,99 @@
+import type { Metadata } from '@ittybit-webhooks/core';
 import {
-  type BodyInput,
-  type BodyReader,
-  type Metadata,
-  type Receiver,
-  type ReceiverOptions,
+  type MountOptions,
+  mountPath,
+  pathOf,
+  type ReceiverInput,
   toReceiver,
-  WebhookError,
-} from '@ittybit-webhooks/core';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+} from '@ittybit-webhooks/core/adapter';
+import { finishNodeRequest, keptNodeBody, nodeBodyReader } from '@ittybit-webhooks/core/node';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  HTTPMethods,
+} from 'fastify';
+import getRawBody from 'raw-body';
 
-/** Where the route is mounted unless `path` says otherwise. */
+/** Where the endpoint is mounted unless `path` says otherwise. */
 export const DEFAULT_PATH = '/webhooks/ittybit';
 
-/**
- * Options of {@link ittybitWebhook}: the route `path` plus either the receiver options
- * (`secret`, `onSucceeded`, `onFailed`, ...) or a ready `receiver` shared with other code.
- */
-export type IttybitWebhookOptions<M = Metadata> = {
-  /** Route path inside the plugin's prefix (default `/webhooks/ittybit`). */
-  path?: string;
-} & (ReceiverOptions<M, FastifyRequest> | { receiver: Receiver<M, FastifyRequest> });
-
 const CONSUMED =
-  'request.body reached the Ittybit webhook route already parsed, so its exact bytes are gone: register the plugin with app.register(ittybitWebhook, { path, ... }) (it brings its own raw-body parser; do not wrap it in fastify-plugin) and make sure no hook replaces request.body on its route.';
-
-async function answer<M>(
-  receiver: Receiver<M, FastifyRequest>,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  body: BodyInput | BodyReader | undefined,
-): Promise<FastifyReply> {
-  const result = await receiver.handle({
-    method: request.method,
-    headers: request.headers,
-    body,
-    request,
-  });
-  return reply.code(result.status).headers(result.headers).send(result.body);
-}
+  "Something read this request's body before the Ittybit webhook plugin (an onRequest hook, or an Express body parser through @fastify/express or @fastify/middie), so its exact bytes are gone. Keep that parser out of the plugin's encapsulation context (register it in a sibling plugin), or keep the raw bytes with its verify hook: express.json({ verify: (req, _res, buf) => { req.rawBody = buf; } }) (the plugin then uses req.rawBody).";
 
 /**
- * Fastify plugin that mounts an Ittybit webhook endpoint at `path`. It stays encapsulated: its
- * raw-body parser and error handler apply to its own route only, so sibling routes keep parsing
- * JSON as before. Use `app.register(ittybitWebhook, { path: '/webhooks/ittybit', ...options })`.
+ * A Fastify plugin that mounts an Ittybit webhook endpoint at `path` (default
+ * `/webhooks/ittybit`, inside the prefix it is registered with). Handlers get the Fastify request
+ * as `ctx.request`.
+ *
+ * ```ts
+ * app.register(ittybitWebhook({ secret, onSucceeded, onFailed }, { path: '/webhooks/ittybit' }));
+ * ```
+ *
+ * The endpoint takes every request on its path, whatever its method or content type, and answers
+ * it as every adapter does (405 with `Allow: POST` for all methods but POST). It reads the body
+ * itself in the route's `onRequest` hook, before Fastify's content-type parsing (which would
+ * refuse an empty or unusual `Content-Type` with a final 415), and answers there; methods that
+ * Fastify does not route (PROPFIND, PURGE, ...) reach the same code through a not-found handler
+ * scoped to the path. Everything stays encapsulated: sibling routes keep their parsers, hooks and
+ * not-found handler. Under the path itself, unknown sub-paths get Fastify's default 404 body.
  */
-export async function ittybitWebhook<M = Metadata>(
-  fastify: FastifyInstance,
-  options: IttybitWebhookOptions<M>,
-): Promise<void> {
-  const path = options.path ?? DEFAULT_PATH;
-  const receiver =
-    'receiver' in options
-      ? toReceiver(options.receiver)
-      : toReceiver(options as ReceiverOptions<M, FastifyRequest>);
-  const limit = receiver.options.maxBodyBytes;
+export function ittybitWebhook<M = Metadata>(
+  optionsOrReceiver: ReceiverInput<M, FastifyRequest>,
+  mount?: MountOptions,
+): FastifyPluginAsync {
+  const receiver = toReceiver(optionsOrReceiver);
+  const path = mountPath(mount) ?? DEFAULT_PATH;
+  const timeoutMs = receiver.options.bodyTimeoutMs;
 
-  // The signature covers the exact bytes: every content type (and none) arrives as a Buffer.
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
-    done(null, body);
-  });
-
-  // Fastify refuses bodies over `bodyLimit` itself; let core write that 413 so it is the same
-  // answer (and log line) as in every other adapter. Other errors go to the app's handler.
-  fastify.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw error;
-    return answer(receiver, request, reply, async () => {
-      throw new WebhookError('payload_too_large', `Body is over maxBodyBytes (${limit}).`);
+  async function deliver(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const answer = await receiver.handle({
+      method: request.method,
+      headers: request.headers,
+      body: nodeBodyReader(request.raw, {
+        read: getRawBody,
+        kept: () => keptNodeBody(request.raw),
+        consumedHint: CONSUMED,
+        timeoutMs,
+      }),
+      request,
     });
-  });
+    finishNodeRequest(request.raw, reply.raw);
+    return reply
+      .code(answer.status)
+      .headers(answer.headers as Record<string, string>)
+      .send(answer.body);
+  }
 
-  // Every method, so that a GET gets core's 405 with `Allow: POST` rather than a 404.
-  fastify.all(path, { bodyLimit: limit }, (request, reply) => {
-    const body = request.body;
-    if (body === undefined || body === null || Buffer.isBuffer(body)) {
-      return answer(receiver, request, reply, body ?? undefined);
-    }
-    return answer(receiver, request, reply, async () => {
-      throw new WebhookError('body_consumed', CONSUMED);
+  return async (fastify: FastifyInstance) => {
+    // A context of its own whose prefix is the path: its not-found handler sees only this path
+    // (and what is under it), so methods Fastify does not route are answered here too.
+    await fastify.register(
+      async (endpoint) => {
+        const full = endpoint.prefix;
+        endpoint.route({
+          method: endpoint.supportedMethods as HTTPMethods[],
+          url: '',
+          // Answered in the hook, before Fastify parses the body: the handler is never reached.
+          onRequest: deliver,
+          handler: deliver,
+        });
+        endpoint.setNotFoundHandler((request, reply) => {
+          if (pathOf(request.url) === full) return deliver(request, reply);
+          return reply.code(404).send({
+            message: `Route ${request.method}:${request.url} not found`,
+            error: 'Not Found',
+            statusCode: 404,
+          });
+        });
+      },
+      { prefix: path },
+    );
+
+    // `app.close()` waits for handlers still running in the background (`respond: 'immediately'`).
+    fastify.addHook('onClose', async () => {
+      await receiver.drain();
     });
-  });
-
-  // `app.close()` waits for handlers still running in the background (`respond: 'immediately'`).
-  fastify.addHook('onClose', async () => {
-    await receiver.drain();
-  });
+  };
 }
