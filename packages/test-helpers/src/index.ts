@@ -5,23 +5,35 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '@ittybit-webhooks/core';
 import { createTestDelivery, createTestTask } from '@ittybit-webhooks/core/testing';
 
-/** A running server on an ephemeral port. */
+/** A running server on an ephemeral port of 127.0.0.1. */
 export interface Running {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
   url: string;
+  /** Stops listening and cuts the connections still open (requests a test left open on purpose). */
   close(): Promise<void>;
 }
 
-/** Starts `listener` on 127.0.0.1 with an ephemeral port. */
-export async function listen(listener: http.RequestListener): Promise<Running> {
-  const server = http.createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+/**
+ * Serves `target` (a `node:http` server, or a request listener to make one of) on an ephemeral
+ * port of 127.0.0.1. The one way every test here starts a server.
+ */
+export async function listen(target: http.Server | http.RequestListener): Promise<Running> {
+  const server = target instanceof http.Server ? target : http.createServer(target);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     close: () =>
-      new Promise<void>((resolve, reject) => {
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
         server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
 }
