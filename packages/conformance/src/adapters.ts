@@ -1,9 +1,10 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Receiver, ReceiverOptions } from '@ittybit-webhooks/core';
 import { ittybitWebhook as expressWebhook } from '@ittybit-webhooks/express';
 import { ittybitWebhook as fastifyWebhook } from '@ittybit-webhooks/fastify';
 import { ittybitWebhook as koaWebhook } from '@ittybit-webhooks/koa';
+import { listen, type Running } from '@ittybit-webhooks/test-helpers';
 import { ittybitWebhook as webWebhook } from '@ittybit-webhooks/web';
 import { bodyParser } from '@koa/bodyparser';
 import { Router } from '@koa/router';
@@ -13,28 +14,34 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
 import Koa2 from 'koa2';
-import { listen, type Running, serveWebHandler, WEBHOOK_PATH } from './servers.js';
+import { serveWebHandler, WEBHOOK_PATH } from './servers.js';
 
 // Handlers are typed for every framework at once, so the receiver's request type is `any` here.
 // biome-ignore lint/suspicious/noExplicitAny: one receiver type for four framework request types
 type AnyRequest = any;
 
-/** What every adapter's `ittybitWebhook` takes: receiver options or a ready receiver. */
+/** What every adapter's `ittybitWebhook` takes first: receiver options or a ready receiver. */
 export type ReceiverInput = ReceiverOptions<Record<string, unknown>, AnyRequest> | Receiver;
 
-/**
- * How the endpoint is mounted:
- * - `route`: the way docs/design.md shows (`app.post`, `router.post`, `app.register`, a POST handler);
- * - `any-method`: the same, but every method reaches the adapter (`app.all`, `router.all`) so a GET
- *   gets the adapter's own answer rather than the framework's 404;
- * - `parsed-first`: another body parser runs first and consumes the body.
- */
-export type Mount = 'route' | 'any-method' | 'parsed-first';
+/** How a case wants the endpoint served. */
+export interface StartOptions {
+  /** Another body parser runs before the adapter and consumes the body. */
+  parsedFirst?: boolean;
+}
 
-/** One adapter under test: how to serve a receiver on a real port. */
+/** One adapter, mounted one way, under test: how to serve a receiver on a real port. */
 export interface AdapterUnderTest {
+  /** `<framework> <major> (<mount>)`, as printed in the table. */
   name: string;
-  start(input: ReceiverInput, mount: Mount): Promise<Running>;
+  /**
+   * What sets this row apart, most specific first: `<family> <mount>`, the mount (`route`: a
+   * framework router's POST route; `path`: the adapter answers every method on its path), and
+   * the family (`express`, `fastify`, `koa`, `web`). A case's `expectedFor` is looked up in this
+   * order.
+   */
+  tags: string[];
+  /** Serves the endpoint; `url` is the webhook's full URL. */
+  start(input: ReceiverInput, options: StartOptions): Promise<Running>;
   /** True when `request` is this framework's own request object (handlers get it as ctx.request). */
   isNativeRequest(request: unknown): boolean;
 }
@@ -43,49 +50,67 @@ function has(value: unknown, ...keys: string[]): boolean {
   return typeof value === 'object' && value !== null && keys.every((key) => key in value);
 }
 
-function expressLike(name: string, lib: typeof express): AdapterUnderTest {
+/** The running server, its URL pointing at the webhook path. */
+async function at(running: Promise<Running>): Promise<Running> {
+  const { url, close } = await running;
+  return { url: `${url}${WEBHOOK_PATH}`, close };
+}
+
+const tags = (family: string, mount: 'route' | 'path') => [`${family} ${mount}`, mount, family];
+
+const isExpressRequest = (request: unknown) => has(request, 'app', 'res', 'originalUrl');
+const isKoaContext = (request: unknown) => has(request, 'req', 'res', 'request', 'response', 'app');
+
+/** Express with the webhook on `app.post(path, …)`, or on `app.use(…, { path })`. */
+function expressRow(name: string, lib: typeof express, mount: 'route' | 'path'): AdapterUnderTest {
   return {
-    name,
-    async start(input, mount) {
+    name: `${name} (${mount === 'route' ? 'app.post' : 'app.use, path'})`,
+    tags: tags('express', mount),
+    start(input, { parsedFirst }) {
       const app = lib();
-      // express.json() reads every application/json body before the route runs.
-      if (mount === 'parsed-first') app.use(lib.json());
-      if (mount === 'any-method') app.all(WEBHOOK_PATH, expressWebhook(input));
-      else app.post(WEBHOOK_PATH, expressWebhook(input));
-      return listen(createServer(app));
+      // express.json() reads every application/json body before the webhook runs.
+      if (parsedFirst) app.use(lib.json());
+      if (mount === 'route') app.post(WEBHOOK_PATH, expressWebhook(input));
+      else app.use(expressWebhook(input, { path: WEBHOOK_PATH }));
+      return at(listen(app));
     },
-    isNativeRequest: (request) => has(request, 'app', 'res', 'originalUrl'),
+    isNativeRequest: isExpressRequest,
   };
 }
 
-function koaLike(name: string, Lib: typeof Koa): AdapterUnderTest {
+/** Koa with the webhook on `router.post(path, …)` (@koa/router), or on `app.use(…, { path })`. */
+function koaRow(name: string, Lib: typeof Koa, mount: 'route' | 'path'): AdapterUnderTest {
   return {
-    name,
-    async start(input, mount) {
+    name: `${name} (${mount === 'route' ? 'router.post' : 'app.use, path'})`,
+    tags: tags('koa', mount),
+    start(input, { parsedFirst }) {
       const app = new Lib();
       app.silent = true;
-      const router = new Router();
       // @koa/bodyparser without ctx.disableBodyParser: it parses JSON and keeps ctx.request.rawBody.
-      if (mount === 'parsed-first') app.use(bodyParser());
-      if (mount === 'any-method') router.all(WEBHOOK_PATH, koaWebhook(input));
-      else router.post(WEBHOOK_PATH, koaWebhook(input));
-      app.use(router.routes());
-      return listen(createServer(app.callback()));
+      if (parsedFirst) app.use(bodyParser());
+      if (mount === 'route') {
+        const router = new Router();
+        router.post(WEBHOOK_PATH, koaWebhook(input));
+        app.use(router.routes());
+      } else {
+        app.use(koaWebhook(input, { path: WEBHOOK_PATH }));
+      }
+      return at(listen(app.callback()));
     },
-    isNativeRequest: (request) => has(request, 'req', 'res', 'request', 'response', 'app'),
+    isNativeRequest: isKoaContext,
   };
 }
 
-/** The Express adapter as a plain `node:http` request listener (no framework at all). */
+/** The Express adapter as a plain `node:http` request listener, with `path` (no framework). */
 const nodeHttp: AdapterUnderTest = {
-  name: 'express (node:http)',
-  async start(input, mount) {
-    const listener = expressWebhook(input);
+  name: 'node:http (listener, path)',
+  tags: tags('express', 'path'),
+  start(input, { parsedFirst }) {
+    const listener = expressWebhook(input, { path: WEBHOOK_PATH });
     const parseJson = express.json();
-    // A plain listener sees every path and method, so `any-method` changes nothing.
-    return listen(
-      createServer((req, res) => {
-        if (mount !== 'parsed-first') return listener(req, res);
+    return at(
+      listen((req, res) => {
+        if (!parsedFirst) return listener(req, res);
         parseJson(req as express.Request, res as express.Response, () => listener(req, res));
       }),
     );
@@ -93,89 +118,84 @@ const nodeHttp: AdapterUnderTest = {
   isNativeRequest: (request) => has(request, 'headers', 'socket', 'method') && !has(request, 'app'),
 };
 
-/** The Koa adapter mounted with `app.use` and its `path` option (no router: it sees every method). */
-const koaUse: AdapterUnderTest = {
-  name: 'koa 3 (app.use, path)',
-  async start(input, mount) {
-    const app = new Koa();
-    app.silent = true;
-    if (mount === 'parsed-first') app.use(bodyParser());
-    // A ready receiver spread with `path` is still a receiver (it keeps handle/verify).
-    app.use(koaWebhook({ ...input, path: WEBHOOK_PATH }));
-    return listen(createServer(app.callback()));
-  },
-  isNativeRequest: (request) => has(request, 'req', 'res', 'request', 'response', 'app'),
-};
-
 const fastify: AdapterUnderTest = {
-  name: 'fastify 5',
-  async start(input, mount) {
+  name: 'fastify 5 (register, path)',
+  tags: tags('fastify', 'path'),
+  async start(input, { parsedFirst }) {
     const app = Fastify({ logger: false, forceCloseConnections: true });
-    if (mount === 'parsed-first') {
-      // The plugin owns the body parser of its route, so "another parser" here is an app-wide
-      // hook that turns the body into parsed JSON before the route handler runs.
-      app.addHook('preValidation', async (request) => {
-        if (Buffer.isBuffer(request.body)) {
-          request.body = JSON.parse(request.body.toString('utf8').replace(/^\uFEFF/, ''));
-        }
+    if (parsedFirst) {
+      // What an Express body parser does under @fastify/express or @fastify/middie: an app-wide
+      // onRequest hook reads the stream and leaves parsed JSON on the raw request.
+      app.addHook('onRequest', async (request) => {
+        const raw = request.raw as typeof request.raw & { body?: unknown };
+        if (request.method !== 'POST') return;
+        const chunks: Buffer[] = [];
+        for await (const chunk of raw) chunks.push(chunk as Buffer);
+        raw.body = JSON.parse(
+          Buffer.concat(chunks)
+            .toString('utf8')
+            .replace(/^\uFEFF/, ''),
+        );
       });
     }
-    const isReceiver = typeof (input as Receiver).handle === 'function';
-    // The plugin registers every method itself (a GET gets 405), so `any-method` changes nothing.
-    await app.register(
-      fastifyWebhook,
-      isReceiver
-        ? { path: WEBHOOK_PATH, receiver: input as Receiver }
-        : { path: WEBHOOK_PATH, ...(input as ReceiverOptions) },
-    );
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    return { url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, close: () => app.close() };
+    await app.register(fastifyWebhook(input, { path: WEBHOOK_PATH }));
+    await app.ready();
+    const running = await listen(app.server);
+    return {
+      url: `${running.url}${WEBHOOK_PATH}`,
+      close: async () => {
+        await running.close();
+        await app.close();
+      },
+    };
   },
   isNativeRequest: (request) => has(request, 'raw', 'routeOptions', 'server'),
 };
 
 const web: AdapterUnderTest = {
-  name: 'web',
-  start(input, mount) {
-    // A handler sees every method (a Next.js `POST` export never sees a GET: Next answers that).
-    return serveWebHandler(webWebhook(input), { readBodyFirst: mount === 'parsed-first' });
-  },
-  isNativeRequest: (request) => request instanceof Request,
-};
-
-const webOnHono: AdapterUnderTest = {
-  name: 'web (hono)',
-  start(input, mount) {
-    const handler = webWebhook(input);
-    const app = new Hono();
-    // A middleware that reads the JSON body (as a validator would) before the route.
-    if (mount === 'parsed-first') {
-      app.use(WEBHOOK_PATH, async (c, next) => {
-        await c.req.json();
-        await next();
-      });
-    }
-    // Issue 3's pattern; on Node there is no c.executionCtx (it throws), so none is passed.
-    if (mount === 'any-method') app.all(WEBHOOK_PATH, (c) => handler(c.req.raw));
-    else app.post(WEBHOOK_PATH, (c) => handler(c.req.raw));
-    return listen(
-      createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server,
+  name: 'web (handler, path)',
+  tags: tags('web', 'path'),
+  start(input, { parsedFirst }) {
+    // A Request handler sees every method and path (as a Worker's `fetch` or Deno.serve does).
+    return at(
+      serveWebHandler(webWebhook(input, { path: WEBHOOK_PATH }), { readBodyFirst: parsedFirst }),
     );
   },
   isNativeRequest: (request) => request instanceof Request,
 };
 
-/** Every adapter the suite runs, each on a real server. */
+const webOnHono: AdapterUnderTest = {
+  name: 'web (hono app.post)',
+  tags: tags('web', 'route'),
+  start(input, { parsedFirst }) {
+    const handler = webWebhook(input);
+    const app = new Hono();
+    // A middleware that reads the JSON body (as a validator would) before the route.
+    if (parsedFirst) {
+      app.use(WEBHOOK_PATH, async (c, next) => {
+        await c.req.json();
+        await next();
+      });
+    }
+    // On Node there is no c.executionCtx (it throws), so none is passed.
+    app.post(WEBHOOK_PATH, (c) => handler(c.req.raw));
+    return at(
+      listen(createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server),
+    );
+  },
+  isNativeRequest: (request) => request instanceof Request,
+};
+
+/** Every adapter and mount the suite runs, each on a real server. */
 export const adapters: AdapterUnderTest[] = [
-  expressLike('express 5', express),
-  expressLike('express 4', express4 as unknown as typeof express),
+  expressRow('express 5', express, 'route'),
+  expressRow('express 5', express, 'path'),
+  expressRow('express 4', express4 as unknown as typeof express, 'route'),
   nodeHttp,
   fastify,
-  koaLike('koa 3', Koa),
-  koaLike('koa 2', Koa2 as unknown as typeof Koa),
-  koaUse,
+  koaRow('koa 3', Koa, 'route'),
+  koaRow('koa 3', Koa, 'path'),
+  koaRow('koa 2', Koa2 as unknown as typeof Koa, 'route'),
   web,
   webOnHono,
 ];

@@ -23,6 +23,11 @@ export interface RawRequest {
    * answer from the header alone.
    */
   declaredLength?: number;
+  /**
+   * With `chunkSize`: wait this long between chunks (a slow client). Writing stops once an answer
+   * arrived.
+   */
+  chunkDelayMs?: number;
   /** Do not end the request after `body` (the server must answer while the body is still open). */
   leaveOpen?: boolean;
   /** A keep-alive agent to reuse one connection across requests (default: a new connection). */
@@ -49,6 +54,7 @@ export function send(url: string, raw: RawRequest = {}): Promise<Answer> {
     } else if (raw.chunkSize !== undefined) {
       headers['transfer-encoding'] = 'chunked';
     }
+    const lazy = raw.chunkDelayMs !== undefined;
     const req = httpRequest(url, {
       method: raw.method ?? 'POST',
       headers,
@@ -94,6 +100,23 @@ export function send(url: string, raw: RawRequest = {}): Promise<Answer> {
       reject(error);
     });
     req.flushHeaders();
+    const done = () => {
+      if (!raw.leaveOpen && raw.declaredLength === undefined && !req.destroyed) req.end();
+    };
+    if (body !== undefined && body.length > 0 && raw.chunkSize !== undefined && lazy) {
+      // Bounded: one chunk per tick of `chunkDelayMs`; stops once answered or destroyed.
+      const size = raw.chunkSize;
+      let offset = 0;
+      const tick = () => {
+        if (answered || req.destroyed) return;
+        if (offset >= body.length) return done();
+        req.write(body.subarray(offset, offset + size));
+        offset += size;
+        setTimeout(tick, raw.chunkDelayMs);
+      };
+      tick();
+      return;
+    }
     if (body !== undefined && body.length > 0) {
       if (raw.chunkSize !== undefined) {
         // Bounded: one write per chunk of the given body; stops early once an answer arrived.
@@ -105,6 +128,6 @@ export function send(url: string, raw: RawRequest = {}): Promise<Answer> {
         req.write(body);
       }
     }
-    if (!raw.leaveOpen && raw.declaredLength === undefined) req.end();
+    done();
   });
 }

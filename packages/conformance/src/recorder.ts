@@ -1,39 +1,63 @@
-import type { HandlerContext, Logger, Task } from '@ittybit-webhooks/core';
+import type {
+  DeliveryOutcome,
+  HandlerContext,
+  Logger,
+  Payload,
+  ReceiverOptions,
+  Topic,
+} from '@ittybit-webhooks/core';
 
-/** The four handlers a receiver can call. */
-export type HandlerName = 'onSucceeded' | 'onFailed' | 'onCancelled' | 'onUpdate';
-
-export const HANDLER_NAMES: readonly HandlerName[] = [
-  'onSucceeded',
-  'onFailed',
-  'onCancelled',
-  'onUpdate',
-];
+/**
+ * The handlers a receiver can call, by the option that holds them: the task handlers,
+ * `onUnknown`, and `on['<topic>']` for the topic map.
+ */
+export type HandlerName =
+  | 'onSucceeded'
+  | 'onFailed'
+  | 'onCancelled'
+  | 'onUpdate'
+  | 'onUnknown'
+  | `on['${Topic}']`;
 
 /** One handler call as the receiver made it. */
 export interface Call {
   name: HandlerName;
-  task: Task;
+  payload: Payload;
   ctx: HandlerContext<unknown>;
 }
 
-/** Records every handler call and log line of one receiver; a case can make handlers wait or throw. */
+/** One log line: its level and the text the logger was given. */
+export interface LogLine {
+  level: string;
+  message: string;
+}
+
+/**
+ * Records every handler call, log line, `onError` report and `onDelivery` outcome of one
+ * receiver; a case can make handlers wait or throw.
+ */
 export class Recorder {
   readonly calls: Call[] = [];
   /** Calls whose handler returned (did not throw). */
   readonly finished: Call[] = [];
-  readonly logs: { level: string; message: string }[] = [];
+  readonly logs: LogLine[] = [];
   /** What the receiver reported to `onError`, by phase. */
   readonly errors: { phase: string; error: unknown }[] = [];
+  /** What the receiver told `onDelivery`, one per request it answered. */
+  readonly outcomes: DeliveryOutcome[] = [];
   readonly onError = (error: unknown, info: { phase: string }): void => {
     this.errors.push({ phase: info.phase, error });
+  };
+  readonly onDelivery = (outcome: DeliveryOutcome): void => {
+    this.outcomes.push(outcome);
   };
   /** Runs inside every handler call; may wait (a gate) or throw. */
   behaviour: (call: Call) => unknown = () => undefined;
 
+  /** A handler that records its calls under `name`. */
   handler(name: HandlerName) {
-    return async (task: Task, ctx: HandlerContext<unknown>): Promise<void> => {
-      const call: Call = { name, task, ctx };
+    return async (payload: Payload, ctx: HandlerContext<unknown>): Promise<void> => {
+      const call: Call = { name, payload, ctx };
       this.calls.push(call);
       await this.behaviour(call);
       this.finished.push(call);
@@ -41,18 +65,53 @@ export class Recorder {
   }
 
   readonly logger: Logger = {
-    error: (message) => this.logs.push({ level: 'error', message }),
-    warn: (message) => this.logs.push({ level: 'warn', message }),
-    info: (message) => this.logs.push({ level: 'info', message }),
-    debug: (message) => this.logs.push({ level: 'debug', message }),
+    error: (message: string) => this.logs.push({ level: 'error', message }),
+    warn: (message: string) => this.logs.push({ level: 'warn', message }),
+    info: (message: string) => this.logs.push({ level: 'info', message }),
+    debug: (message: string) => this.logs.push({ level: 'debug', message }),
   };
 
-  /** How many times each handler was called. */
-  counts(): Record<HandlerName, number> {
-    const counts = { onSucceeded: 0, onFailed: 0, onCancelled: 0, onUpdate: 0 };
-    for (const call of this.calls) counts[call.name] += 1;
+  /** How many times each handler was called (handlers never called are left out). */
+  counts(): Partial<Record<HandlerName, number>> {
+    const counts: Partial<Record<HandlerName, number>> = {};
+    for (const call of this.calls) counts[call.name] = (counts[call.name] ?? 0) + 1;
     return counts;
   }
+
+  /** Log lines at `level` whose text contains every one of `parts`. */
+  lines(level: string, ...parts: string[]): LogLine[] {
+    return this.logs.filter(
+      (line) => line.level === level && parts.every((part) => line.message.includes(part)),
+    );
+  }
+}
+
+/**
+ * The receiver options every case starts from: a handler for every task state and every run
+ * topic, each recording its calls, and the recorder's logger, `onError` and `onDelivery`.
+ */
+export function recordingOptions(
+  rec: Recorder,
+  secret: string,
+): ReceiverOptions<Record<string, unknown>, unknown> & {
+  on: NonNullable<ReceiverOptions['on']>;
+} {
+  return {
+    secret,
+    onSucceeded: rec.handler('onSucceeded'),
+    onFailed: rec.handler('onFailed'),
+    onCancelled: rec.handler('onCancelled'),
+    onUpdate: rec.handler('onUpdate'),
+    on: {
+      'run.created': rec.handler("on['run.created']"),
+      'run.updated': rec.handler("on['run.updated']"),
+      'run.succeeded': rec.handler("on['run.succeeded']"),
+      'run.failed': rec.handler("on['run.failed']"),
+    },
+    logger: rec.logger,
+    onError: rec.onError,
+    onDelivery: rec.onDelivery,
+  };
 }
 
 /** A promise with its resolve function, for gates. */

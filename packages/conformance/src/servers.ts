@@ -1,40 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-/** A running server: its base URL and how to stop it. */
-export interface Running {
-  /** Full URL of the webhook route, e.g. `http://127.0.0.1:41234/webhooks/ittybit`. */
-  url: string;
-  close(): Promise<void>;
-}
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listen, type Running } from '@ittybit-webhooks/test-helpers';
 
 /** The path every adapter is mounted at. */
 export const WEBHOOK_PATH = '/webhooks/ittybit';
-
-/** Listens on an ephemeral port of 127.0.0.1; `close` also drops idle and open sockets. */
-export async function listen(server: Server): Promise<Running> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
-    close: () => closeServer(server),
-  };
-}
-
-/** Closes a server, cutting connections still open (requests the suite left open on purpose). */
-export function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
 
 /**
  * The request body as a Web stream. Cancelling it (a handler refusing an oversized body) stops
@@ -97,26 +65,31 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
 
 /**
  * Serves a Web-standard handler `(Request, ctx?) => Promise<Response>` on a real port: the small
- * `node:http` -> `Request` bridge that Hono's node server or Next.js would otherwise be. With
- * `readBodyFirst` the body is read (as another body parser would) before the handler sees it.
+ * `node:http` -> `Request` bridge that a runtime (Next.js, Deno, Bun) would otherwise be. The
+ * handler sees every path and method. With `readBodyFirst` the body is read (as another body
+ * parser would) before the handler sees it. A method the Fetch standard forbids in a `Request`
+ * (TRACE) cannot reach the handler: the bridge answers 501, as a runtime must answer something.
  */
 export function serveWebHandler(
   handler: (request: Request) => Promise<Response>,
-  { path = WEBHOOK_PATH, readBodyFirst = false } = {},
+  { readBodyFirst = false } = {},
 ): Promise<Running> {
-  const server = createServer(async (req, res) => {
-    try {
-      if ((req.url ?? '').split('?')[0] !== path) {
-        res.writeHead(404).end();
+  return listen(
+    createServer(async (req, res) => {
+      let request: Request;
+      try {
+        request = toWebRequest(req);
+      } catch {
+        res.writeHead(501, { 'content-type': 'text/plain' }).end('bridge: not a Fetch Request');
         return;
       }
-      const request = toWebRequest(req);
-      if (readBodyFirst) await request.text();
-      await writeWebResponse(await handler(request), res);
-    } catch (error) {
-      res.writeHead(599, { 'content-type': 'text/plain' });
-      res.end(`bridge: handler threw: ${String(error)}`);
-    }
-  });
-  return listen(server);
+      try {
+        if (readBodyFirst) await request.text();
+        await writeWebResponse(await handler(request), res);
+      } catch (error) {
+        res.writeHead(599, { 'content-type': 'text/plain' });
+        res.end(`bridge: handler threw: ${String(error)}`);
+      }
+    }),
+  );
 }
