@@ -5,7 +5,7 @@ import { DEAD_LETTER_HEADERS } from './dead-letters.js';
 import { describeError, isWebhookError, WebhookError, WebhookPayloadError } from './errors.js';
 import { type HeadersInput, headerOf } from './headers.js';
 import { bounded, Leases } from './lease.js';
-import { createLog, type LogFields, type LogLevel } from './log.js';
+import { createLog, type Log, type LogFields, type Logger, type LogLevel } from './log.js';
 import type { Metadata, Payload } from './model.js';
 import {
   type DeliveryOutcome,
@@ -37,6 +37,11 @@ export interface ReceiverRequest<R = unknown> {
   request?: R;
   /** Keeps the runtime alive for background work (`respond: 'immediately'`). */
   waitUntil?: ((promise: Promise<unknown>) => void) | undefined;
+  /**
+   * The framework's per-request logger (Fastify's `request.log`, pino-http's `req.log`): used
+   * instead of `console` when the options set no `logger`, so lines carry the request id.
+   */
+  logger?: Logger | undefined;
 }
 
 /** The brand that tells a receiver from an options object. */
@@ -64,6 +69,8 @@ export interface Receiver<M = Metadata, R = unknown> {
 /** Where the pipeline got to: what the log line and `onDelivery` are told. */
 interface Trace {
   code: AnswerCode;
+  /** The receiver's log, or the request's own logger's (Fastify's `request.log`, pino-http's `req.log`). */
+  log: Log;
   probe?: DeliveryProbe;
   headers?: HeadersInput;
   bytes?: Uint8Array;
@@ -136,6 +143,17 @@ export function createReceiver<M = Metadata, R = unknown>(
   const { store, maxBodyBytes, respond } = settings;
   const answers = answerTable(settings.retryAfterSeconds);
   const log = createLog(options.logger === false ? undefined : (options.logger ?? console));
+  // A request's own logger (with its request id) is used when the options name none.
+  const requestLogs = options.logger === undefined ? new WeakMap<Logger, Log>() : undefined;
+  const logOf = (logger: Logger | undefined): Log => {
+    if (!requestLogs || !logger) return log;
+    let requestLog = requestLogs.get(logger);
+    if (!requestLog) {
+      requestLog = createLog(logger);
+      requestLogs.set(logger, requestLog);
+    }
+    return requestLog;
+  };
   const verifier = createVerifier<M>(settings.secrets, {
     maxAgeMs: settings.maxAgeMs,
     maxClockSkewMs: settings.maxClockSkewMs,
@@ -207,7 +225,7 @@ export function createReceiver<M = Metadata, R = unknown>(
     } catch (error) {
       if (held) leases?.drop(held);
       trace.error = error;
-      log(
+      trace.log(
         'error',
         `Handler for ${key || payload.object} (${trace.topic}) threw; ${owner ? 'the key is released so ' : ''}the sender's retry runs it again. ${describeError(error)}`,
         fieldsOf(trace),
@@ -228,7 +246,7 @@ export function createReceiver<M = Metadata, R = unknown>(
       return 'handler_failed';
     }
     if (held) await leases?.complete(held);
-    if (deadLetters) await clearDeadLetter(payload, ctx.key);
+    if (deadLetters) await clearDeadLetter(trace, payload, ctx.key);
     settled();
     return 'received';
   }
@@ -263,7 +281,7 @@ export function createReceiver<M = Metadata, R = unknown>(
         'The dead-letter sink did not answer put',
       );
     } catch (sinkError) {
-      log(
+      trace.log(
         'error',
         `Could not keep the failed delivery ${key} as a dead letter: ${describeError(sinkError)}. The sender's retries still run it.`,
         { key },
@@ -272,7 +290,7 @@ export function createReceiver<M = Metadata, R = unknown>(
   }
 
   /** Forgets the dead letter of a delivery that has now succeeded. */
-  async function clearDeadLetter(payload: Payload<M>, key: string): Promise<void> {
+  async function clearDeadLetter(trace: Trace, payload: Payload<M>, key: string): Promise<void> {
     const letter = letterKey(payload, key);
     if (!deadLetters || !letter) return;
     try {
@@ -282,9 +300,13 @@ export function createReceiver<M = Metadata, R = unknown>(
         'The dead-letter sink did not answer clear',
       );
     } catch (sinkError) {
-      log('warn', `Could not clear the dead letter of ${letter}: ${describeError(sinkError)}.`, {
-        key: letter,
-      });
+      trace.log(
+        'warn',
+        `Could not clear the dead letter of ${letter}: ${describeError(sinkError)}.`,
+        {
+          key: letter,
+        },
+      );
     }
   }
 
@@ -355,7 +377,7 @@ export function createReceiver<M = Metadata, R = unknown>(
       return 'unhandled';
     }
     if (payload.object !== 'unknown' && payload.status === 'unknown') {
-      log(
+      trace.log(
         'warn',
         `${payload.id} has a status this library does not know (${payload.rawStatus}); routed by its topic ${topic}.`,
         fieldsOf(trace),
@@ -415,7 +437,7 @@ export function createReceiver<M = Metadata, R = unknown>(
       try {
         keepAlive?.(work);
       } catch (error) {
-        log(
+        trace.log(
           'warn',
           `waitUntil threw (${describeError(error)}); the handler still runs in this process.`,
         );
@@ -430,7 +452,7 @@ export function createReceiver<M = Metadata, R = unknown>(
     const answer = answers[code];
     const level = LEVELS[code];
     if (level && trace.message) {
-      log(
+      trace.log(
         level,
         code === 'received' ? trace.message : `${answer.status} ${code}: ${trace.message}`,
         {
@@ -456,24 +478,24 @@ export function createReceiver<M = Metadata, R = unknown>(
       try {
         onDelivery?.(outcome);
       } catch (error) {
-        log('error', `onDelivery threw: ${describeError(error)}`);
+        trace.log('error', `onDelivery threw: ${describeError(error)}`);
       }
       try {
         trace.probe?.end(outcome);
       } catch (error) {
-        log('error', `telemetry end threw: ${describeError(error)}`);
+        trace.log('error', `telemetry end threw: ${describeError(error)}`);
       }
     }
     return answer;
   }
 
   async function handle(request: ReceiverRequest<R>): Promise<ReceiverResponse> {
-    const trace: Trace = { code: 'received' };
+    const trace: Trace = { code: 'received', log: logOf(request.logger) };
     if (telemetry) {
       try {
         trace.probe = telemetry.start({ method: request.method });
       } catch (error) {
-        log('error', `telemetry start threw: ${describeError(error)}`);
+        trace.log('error', `telemetry start threw: ${describeError(error)}`);
       }
     }
     try {

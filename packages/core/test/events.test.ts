@@ -351,3 +351,28 @@ describe('serverless platforms', () => {
     await sleep(0);
   });
 });
+
+describe("the request's own logger", () => {
+  it('logs through it when the options name no logger, and through the option when they do', async () => {
+    const lines: unknown[][] = [];
+    const requestLog = {
+      child: () => requestLog,
+      error: (...args: unknown[]) => lines.push(args),
+      warn: (...args: unknown[]) => lines.push(args),
+    };
+    const receiver = createReceiver({ secret: SECRET, onSucceeded() {}, onFailed() {} });
+    await receiver.handle({ method: 'POST', headers: {}, body: '{}', logger: requestLog });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]![0]).toMatchObject({ code: 'missing_signature', status: 401 });
+    const own = captureLogger();
+    const explicit = createReceiver({
+      secret: SECRET,
+      onSucceeded() {},
+      onFailed() {},
+      logger: own,
+    });
+    await explicit.handle({ method: 'POST', headers: {}, body: '{}', logger: requestLog });
+    expect(lines).toHaveLength(1);
+    expect(own.text()).toMatch(/401 missing_signature/);
+  });
+});
