@@ -6,6 +6,7 @@ import {
   deliverUntilOk,
   describeStoreFaults,
   expect503,
+  FAULT_LEASE_MS,
   FAULT_TIMEOUT_MS,
   faultReceiver,
   serviceReachable,
@@ -75,7 +76,7 @@ describeStoreFaults({
       proxy.stall();
       // If the network recovers before the pool gives up connecting, the queued INSERT still
       // runs, after the 503: a late claim that holds the key until its lease lapses.
-      const faults = faultReceiver(store, { timeoutMs: FAULT_TIMEOUT_MS, leaseMs: 1_500 });
+      const faults = faultReceiver(store, { timeoutMs: FAULT_TIMEOUT_MS, leaseMs: FAULT_LEASE_MS });
       const task = createTestTask();
       expect503(await faults.deliver(task));
       proxy.forward();
