@@ -1,8 +1,3 @@
 export const SECRET = 'whsec_fastify_test';
 
-export {
-  captureLogger as memoryLogger,
-  type Exchange,
-  postChunked,
-  repeatChunk,
-} from '@ittybit-webhooks/test-helpers';
+export { captureLogger as memoryLogger } from '@ittybit-webhooks/test-helpers';

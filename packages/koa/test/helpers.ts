@@ -6,11 +6,4 @@ export const SECRET = 'whsec_koa_test';
 export const delivery = (overrides: Parameters<typeof signedDelivery>[1] = {}) =>
   signedDelivery(SECRET, overrides);
 
-export {
-  captureLogger,
-  listen,
-  post,
-  postChunked,
-  type Running,
-  splitIntoChunks,
-} from '@ittybit-webhooks/test-helpers';
+export { captureLogger, listen, post, type Running } from '@ittybit-webhooks/test-helpers';
