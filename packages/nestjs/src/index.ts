@@ -1,3 +1,14 @@
+export type {
+  CancelledTask,
+  FailedTask,
+  HandlerContext,
+  Metadata,
+  Receiver,
+  ReceiverOptions,
+  Run,
+  SucceededTask,
+  Task,
+} from '@ittybit-webhooks/core';
 export { fromNestLogger, LOG_CONTEXT } from './logger.js';
 export {
   DEFAULT_PATH,

@@ -13,6 +13,7 @@ import {
   Module,
   Post,
   Req,
+  type Type,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -54,9 +55,9 @@ export class ThingsController {
   }
 }
 
-/** The root module of a test app: the webhook module under test, the exports and a JSON route. */
-export function appModule(...webhooks: DynamicModule[]) {
-  @Module({ imports: [ExportsModule, ...webhooks], controllers: [ThingsController] })
+/** The root module of a test app: the modules under test, the exports and a JSON route. */
+export function appModule(...modules: (DynamicModule | Type)[]) {
+  @Module({ imports: [ExportsModule, ...modules], controllers: [ThingsController] })
   class AppModule {}
   return AppModule;
 }

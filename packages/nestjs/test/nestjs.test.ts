@@ -6,8 +6,15 @@ import {
   type IttybitWebhookOptionsFactory,
 } from '@ittybit-webhooks/nestjs';
 import { signedDelivery } from '@ittybit-webhooks/test-helpers';
-import { Inject, Injectable, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import {
+  type CanActivate,
+  Inject,
+  Injectable,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+} from '@nestjs/common';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -303,6 +310,65 @@ describe.each(platforms)('platform-%s', (platform) => {
     expect(webhook.status).toBe(200);
     expect(exports.ready).toHaveLength(1);
     expect(JSON.parse(other.body)).toEqual({ got: { ok: true }, rawBody: false });
+  });
+
+  it("is not behind the app's global guard, which still guards the other routes", async () => {
+    // An app whose every route needs an API key (a global guard), with a middleware on all routes.
+    const guard: CanActivate = {
+      canActivate: (context) => context.switchToHttp().getRequest().headers['x-api-key'] === 'k',
+    };
+    @Module({ providers: [{ provide: APP_GUARD, useValue: guard }] })
+    class GuardedModule implements NestModule {
+      configure(consumer: MiddlewareConsumer) {
+        consumer
+          .apply(
+            (_req: unknown, res: { setHeader(n: string, v: string): void }, next: () => void) => {
+              res.setHeader('x-app-middleware', 'ran');
+              next();
+            },
+          )
+          .forRoutes('*');
+      }
+    }
+    const { base, exports } = await boot(
+      platform,
+      'NestFactory',
+      appModule(withInjectedService(), GuardedModule),
+    );
+    const { body, headers } = await signedDelivery(SECRET);
+
+    const webhook = await post(base + PATH, body, headers);
+    const refused = await postJson(`${base}/api/things`, { ok: true });
+    const allowed = await post(`${base}/api/things`, '{"ok":true}', {
+      'content-type': 'application/json',
+      'x-api-key': 'k',
+    });
+
+    expect(webhook.status).toBe(200);
+    // Nest middleware runs on Fastify's onRequest hook, before any body is read, for every route;
+    // on Express the webhook route answers before it.
+    expect(webhook.headers.get('x-app-middleware')).toBe(platform === 'fastify' ? 'ran' : null);
+    expect(exports.ready).toHaveLength(1);
+    expect(refused.status).toBe(403);
+    expect(allowed.status).toBe(201);
+    expect(allowed.headers.get('x-app-middleware')).toBe('ran');
+  });
+
+  it('logs through a Nest logger given as the logger option (info lines as log)', async () => {
+    const logger = capturingNestLogger();
+    const module = IttybitWebhookModule.forRoot({
+      secret: SECRET,
+      logger: logger,
+      onSucceeded: () => {},
+      onFailed: () => {},
+    });
+    const { base } = await boot(platform, 'NestFactory', appModule(module));
+    const { body, headers } = await signedDelivery(SECRET);
+
+    await post(base + PATH, body, headers);
+    await post(base + PATH, body, headers);
+
+    expect(logger.lines.find((l) => l.includes('duplicate'))).toMatch(/^log \[\] 200 duplicate: /);
   });
 
   it('answers a signed JSON body of another content type (text/plain) with 200', async () => {
