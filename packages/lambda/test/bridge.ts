@@ -59,7 +59,7 @@ async function serve(kind: Kind, handler: ReturnType<typeof ittybitWebhook>) {
           lambdaFunc: { handler },
           lambdaHandler: 'handler',
           timeoutMs: 10_000,
-          verboseLevel: 0,
+          verboseLevel: -1,
         });
         // Fails (599 below) unless the result has the shape this front reads.
         const answer = seen(kind, result);

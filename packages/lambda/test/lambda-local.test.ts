@@ -47,7 +47,7 @@ function invoke(path: string, event: unknown, environment: Record<string, string
     esm: path.endsWith('.mjs'),
     lambdaHandler: 'handler',
     timeoutMs: 10_000,
-    verboseLevel: 0,
+    verboseLevel: -1,
     environment: { ITTYBIT_WEBHOOK_SECRET: SECRET, ...environment },
   });
 }

@@ -48,7 +48,7 @@ it('the README snippet answers a signed delivery 200 (and logs it) and a forged 
         lambdaPath: file,
         esm: true,
         timeoutMs: 10_000,
-        verboseLevel: 0,
+        verboseLevel: -1,
         environment: { ITTYBIT_WEBHOOK_SECRET: SECRET },
       });
       return { task, answer: seen('function-url', result) };
