@@ -78,14 +78,25 @@ async function readStream(body: ReadableStream<Uint8Array>, maxBytes: number): P
  * the fastest read; a chunked body is counted while it streams.
  */
 function readBody(request: Request, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
-  if (request.bodyUsed || request.body?.locked) {
-    return Promise.reject(new WebhookError('body_consumed', CONSUMED));
+  // `request.body` is touched only for a chunked body: on Hono's Node server (and other lightweight
+  // requests) it builds a whole web stream that its own `arrayBuffer()` does without.
+  if (request.bodyUsed) return Promise.reject(new WebhookError('body_consumed', CONSUMED));
+  let reading: Promise<Uint8Array>;
+  if (request.headers.has('content-length')) {
+    reading = request.arrayBuffer().then(
+      (buffer) => new Uint8Array(buffer),
+      (error) => {
+        // Every runtime refuses a body that was read or locked by another reader with a TypeError;
+        // a connection that broke mid-body fails with another error.
+        throw error instanceof TypeError ? new WebhookError('body_consumed', CONSUMED) : error;
+      },
+    );
+  } else {
+    const body = request.body;
+    if (!body) return Promise.resolve(new Uint8Array(0));
+    if (body.locked) return Promise.reject(new WebhookError('body_consumed', CONSUMED));
+    reading = readStream(body, maxBytes);
   }
-  const body = request.body;
-  if (!body) return Promise.resolve(new Uint8Array(0));
-  const reading = request.headers.has('content-length')
-    ? request.arrayBuffer().then((buffer) => new Uint8Array(buffer))
-    : readStream(body, maxBytes);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
