@@ -1,5 +1,5 @@
-// Shared by the tests of core and the adapters: a server on an ephemeral port, a logger that
-// keeps its lines, signed deliveries, and raw chunked uploads that stop when the server answers.
+// Shared by the tests of core, the adapters and the conformance suite: a server on an ephemeral
+// port, a logger that keeps its lines, and signed deliveries.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@ittybit-webhooks/core';
@@ -67,73 +67,4 @@ export async function signedDelivery(
 export async function post(url: string, body: string, headers: Record<string, string>) {
   const response = await fetch(url, { method: 'POST', body, headers });
   return { status: response.status, headers: response.headers, body: await response.text() };
-}
-
-/** What a client saw from one chunked upload. */
-export interface Exchange {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  /** How many chunks the client had written when the answer arrived. */
-  chunksWritten: number;
-}
-
-/**
- * POSTs `chunks` with chunked transfer encoding (no Content-Length) through node:http, and stops
- * writing as soon as the server answers (an early 413). Resolves with the answer.
- */
-export function postChunked(
-  url: string,
-  headers: Record<string, string>,
-  chunks: readonly Uint8Array[],
-): Promise<Exchange> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', headers });
-    let answered = false;
-    let chunksWritten = 0;
-    request.on('response', (response) => {
-      answered = true;
-      const parts: Buffer[] = [];
-      response.on('data', (part: Buffer) => parts.push(part));
-      response.on('error', reject);
-      response.on('end', () => {
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body: Buffer.concat(parts).toString('utf8'),
-          chunksWritten,
-        });
-        request.destroy();
-      });
-    });
-    // Once answered, the server may close the socket while we still write: that is expected.
-    request.on('error', (error) => {
-      if (!answered) reject(error);
-    });
-    const pump = () => {
-      while (!answered && chunksWritten < chunks.length) {
-        if (request.destroyed) return;
-        const more = request.write(chunks[chunksWritten++]!);
-        if (!more) {
-          request.once('drain', pump);
-          return;
-        }
-      }
-      if (!answered) request.end();
-    };
-    pump();
-  });
-}
-
-/** `text` as UTF-8 bytes, split into chunks of `size` bytes. */
-export function splitIntoChunks(text: string, size: number): Uint8Array[] {
-  const bytes = new TextEncoder().encode(text);
-  const chunks: Uint8Array[] = [];
-  for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
-  return chunks;
-}
-
-/** The same chunk `count` times (a large streamed upload without holding it in memory twice). */
-export function repeatChunk(chunk: Uint8Array, count: number): Uint8Array[] {
-  return Array.from({ length: count }, () => chunk);
 }
