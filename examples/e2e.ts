@@ -1,6 +1,6 @@
 // Shared by the examples' e2e tests (`npm run test:examples`): boot an example the way its README
-// says (`npm run <script>` in its folder) on a free 127.0.0.1 port, drive it with the real
-// `ittybit-webhooks` CLI, and kill its whole process group afterwards.
+// says (`npm run <script>` in its folder) on a free 127.0.0.1 port, drive it with the real CLI (the
+// built bin that `npx @ittybit-webhooks/cli` runs), and kill its whole process group afterwards.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -130,9 +130,13 @@ export async function startApp(cwd: string, timeoutMs = 30_000): Promise<Running
   return { base, logs: () => proc.output, stop: () => proc.stop() };
 }
 
-/** What `ittybit-webhooks send --json` prints. */
+/** What `npx @ittybit-webhooks/cli send --json` prints. */
 export interface SendReport {
   ok: boolean;
+  /** The event's topic and id (the event shape, the default). */
+  topic?: string;
+  eventId?: string;
+  /** The task's id, or the run's with a run.* topic. */
   taskId: string;
   deliveries: {
     ok: boolean;
@@ -142,7 +146,7 @@ export interface SendReport {
   }[];
 }
 
-/** Runs `ittybit-webhooks send <url> --secret SECRET --json ...args` with the built CLI. */
+/** Runs `npx @ittybit-webhooks/cli send <url> --secret SECRET --json ...args` (the built bin). */
 export async function send(url: string, ...args: string[]) {
   const proc = new Proc(
     process.execPath,
@@ -153,13 +157,12 @@ export async function send(url: string, ...args: string[]) {
   const code = await Promise.race([proc.exited, sleep(30_000).then(() => 'timeout' as const)]);
   if (code === 'timeout') await proc.stop();
   const line = proc.output.split('\n').find((l) => l.startsWith('{'));
-  if (!line)
-    throw new Error(`ittybit-webhooks send printed no JSON (exit ${code}):\n${proc.output}`);
+  if (!line) throw new Error(`the CLI's send printed no JSON (exit ${code}):\n${proc.output}`);
   return { code, report: JSON.parse(line) as SendReport };
 }
 
 /** Waits until `check` passes (the app's log lines may arrive a moment after its answer). */
-async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
+export async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -172,7 +175,20 @@ async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
   }
 }
 
-const count = (text: string, part: string) => text.split(part).length - 1;
+/** How many times `part` occurs in `text`. */
+export const count = (text: string, part: string) => text.split(part).length - 1;
+
+/** What an example's own tests get from the running suite (valid inside its `it` blocks). */
+export interface SuiteContext {
+  /** The webhook URL. */
+  url(): string;
+  /** Everything the app printed so far. */
+  logs(): string;
+  /** GET /exports/:id of the app. */
+  record(id: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** A fresh export id for this run. */
+  exportId(label: string): string;
+}
 
 export interface ExampleOptions {
   /** The example's folder name under examples/. */
@@ -185,6 +201,10 @@ export interface ExampleOptions {
   startTimeoutMs?: number;
   /** Webhook path (default /webhooks/ittybit). */
   path?: string;
+  /** What a GET to the webhook path answers, as the example's README says. */
+  get: { status: number; allow?: string };
+  /** More tests of this example, run against the same app. */
+  more?: (suite: SuiteContext) => void;
 }
 
 /**
@@ -283,5 +303,13 @@ export function exampleSuite(options: ExampleOptions): void {
       expect((await record(id)).status).toBe(404);
       expect(app!.logs()).not.toContain(id);
     });
+
+    it(`GET: ${options.get.status}${options.get.allow ? ` with Allow: ${options.get.allow}` : ''}, as the README says`, async () => {
+      const res = await fetch(url);
+      expect(res.status).toBe(options.get.status);
+      if (options.get.allow) expect(res.headers.get('allow')).toBe(options.get.allow);
+    });
+
+    options.more?.({ url: () => url, logs: () => app!.logs(), record, exportId });
   });
 }
