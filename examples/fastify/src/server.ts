@@ -16,24 +16,33 @@ const exportsById = new Map<string, ExportRecord>();
 
 const app = Fastify({ logger: false });
 
-// The plugin brings its own raw-body parser, scoped to its route: other routes still parse JSON.
-app.register(ittybitWebhook<ExportMetadata>, {
-  path: '/webhooks/ittybit',
-  secret,
-  onSucceeded: (task) => {
-    const { exportId } = task.metadata;
-    if (!exportId) return console.warn(`task ${task.id}: no exportId in metadata, ignored`);
-    exportsById.set(exportId, { status: 'ready', taskId: task.id, url: task.output?.url });
-    console.log(`export ${exportId} ready: ${task.output?.url} (task ${task.id})`);
-  },
-  // Also gets cancelled tasks (there is no onCancelled here).
-  onFailed: (task) => {
-    const { exportId } = task.metadata;
-    if (!exportId) return console.warn(`task ${task.id}: no exportId in metadata, ignored`);
-    exportsById.set(exportId, { status: 'failed', taskId: task.id, error: task.error?.message });
-    console.log(`export ${exportId} ${task.status}: ${task.error?.message} (task ${task.id})`);
-  },
-});
+// The plugin reads the exact body bytes itself, on its own path only: other routes still parse
+// JSON. Every method on the path is answered (405 with Allow: POST for all but POST).
+app.register(
+  ittybitWebhook<ExportMetadata>(
+    {
+      secret,
+      onSucceeded: (task) => {
+        const { exportId } = task.metadata;
+        if (!exportId) return console.warn(`task ${task.id}: no exportId in metadata, ignored`);
+        exportsById.set(exportId, { status: 'ready', taskId: task.id, url: task.output?.url });
+        console.log(`export ${exportId} ready: ${task.output?.url} (task ${task.id})`);
+      },
+      // Also gets cancelled tasks (there is no onCancelled here).
+      onFailed: (task) => {
+        const { exportId } = task.metadata;
+        if (!exportId) return console.warn(`task ${task.id}: no exportId in metadata, ignored`);
+        exportsById.set(exportId, {
+          status: 'failed',
+          taskId: task.id,
+          error: task.error?.message,
+        });
+        console.log(`export ${exportId} ${task.status}: ${task.error?.message} (task ${task.id})`);
+      },
+    },
+    { path: '/webhooks/ittybit' },
+  ),
+);
 
 app.get<{ Params: { id: string } }>('/exports/:id', async (request, reply) => {
   const record = exportsById.get(request.params.id);
