@@ -45,6 +45,7 @@ router.get('/exports/:id', (ctx) => {
   ctx.body = record ?? { error: 'no such export' };
 });
 
+// allowedMethods(): a GET to the webhook path gets the router's 405 with Allow: POST.
 app.use(router.routes()).use(router.allowedMethods());
 
 const port = Number(process.env.PORT ?? 3000);
