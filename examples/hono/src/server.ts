@@ -35,7 +35,8 @@ const handler = ittybitWebhook<ExportMetadata>({
 const app = new Hono();
 
 // Hand over the untouched Request: no validator or body-reading middleware on this route.
-app.post('/webhooks/ittybit', (c) => handler(c.req.raw));
+// app.all rather than app.post: other methods get the receiver's 405 with Allow: POST.
+app.all('/webhooks/ittybit', (c) => handler(c.req.raw));
 
 app.get('/exports/:id', (c) => {
   const record = exportsById.get(c.req.param('id'));
