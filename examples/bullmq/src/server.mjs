@@ -1,5 +1,5 @@
 // The receiver: verify, deduplicate, enqueue, answer. The 200 goes out only once the job is
-// stored in Redis, so an acknowledged task can no longer be lost; the slow work is the worker's.
+// stored in Redis, so an acknowledged delivery can no longer be lost; the slow work is the worker's.
 import { ittybitWebhook } from '@ittybit-webhooks/express';
 import { Queue } from 'bullmq';
 import express from 'express';
@@ -22,25 +22,27 @@ const queue = new Queue(QUEUE_NAME, {
 const ENQUEUE_TIMEOUT_MS = Number(process.env.ENQUEUE_TIMEOUT_MS ?? 2_000);
 
 /**
- * Enqueues a task once: BullMQ ignores an add whose jobId already exists. Bounded in time, so a
- * Redis outage gives a 500 (and a retry from Ittybit) well within the sender's ~5 s budget; an add
- * that still lands after that is harmless, the retry's add is dropped by the same jobId.
+ * Enqueues a delivery once: the jobId is the event id (the same on every redelivery of an event;
+ * a bare task without an envelope has its task id), and BullMQ ignores an add whose jobId already
+ * exists. Bounded in time, so a Redis outage gives a 500 (and a retry from Ittybit) well within
+ * the sender's ~5 s budget; an add that still lands after that is harmless, the retry's add is
+ * dropped by the same jobId.
  */
-async function enqueue(task) {
+async function enqueue(payload, ctx) {
+  const jobId = ctx.event?.id ?? payload.id;
   let timer;
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`Redis did not take job ${task.id} within ${ENQUEUE_TIMEOUT_MS} ms`)),
+      () => reject(new Error(`Redis did not take job ${jobId} within ${ENQUEUE_TIMEOUT_MS} ms`)),
       ENQUEUE_TIMEOUT_MS,
     );
   });
-  const { id, status, kind, output, error, metadata } = task;
+  // A task or a run: the worker gets what it needs, in plain JSON.
+  const { id, object, status, kind, output, error, metadata } = payload;
+  const data = { topic: ctx.topic, id, object, status, kind, output, error, metadata };
   try {
-    const job = await Promise.race([
-      queue.add(status, { id, status, kind, output, error, metadata }, { jobId: id }),
-      timeout,
-    ]);
-    console.log(`[receiver] queued ${id} (${status}) as job ${job.id}`);
+    const job = await Promise.race([queue.add(ctx.topic, data, { jobId }), timeout]);
+    console.log(`[receiver] queued ${id} (${ctx.topic}) as job ${job.id}`);
   } finally {
     clearTimeout(timer);
   }
@@ -54,6 +56,8 @@ app.post(
     // If queue.add throws (Redis down), the receiver answers 500 and Ittybit retries later.
     onSucceeded: enqueue,
     onFailed: enqueue,
+    // Runs (a group of tasks) go to the same queue, by topic.
+    on: { 'run.succeeded': enqueue, 'run.failed': enqueue },
   }),
 );
 app.get('/healthz', (_req, res) => res.send('ok'));

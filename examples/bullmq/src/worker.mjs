@@ -10,14 +10,15 @@ const connection = connect('worker');
 const worker = new Worker(
   QUEUE_NAME,
   async (job) => {
-    const task = job.data;
-    // Stand-in for the real work: fetch task.output.url, update the record task.metadata points to.
+    // A task or a run, and the topic it came with (job.name).
+    const payload = job.data;
+    // Stand-in for the real work: fetch payload.output.url, update the record metadata points to.
     await sleep(workMs);
-    const record = Object.entries(task.metadata ?? {})
+    const record = Object.entries(payload.metadata ?? {})
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     console.log(
-      `[worker ${process.pid}] processed ${task.id} (${task.status}) ${record}`.trimEnd(),
+      `[worker ${process.pid}] processed ${payload.id} (${job.name}) job ${job.id} ${record}`.trimEnd(),
     );
   },
   { connection, concurrency: Number(process.env.WORKER_CONCURRENCY ?? 4) },

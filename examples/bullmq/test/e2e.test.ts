@@ -1,6 +1,6 @@
 // End to end, as the README runs it: `npm start` (the receiver) and two `npm run worker`
-// processes against the local Redis, driven by the ittybit-webhooks CLI with duplicates,
-// concurrent duplicates, a forged signature and a redelivery after a receiver restart.
+// processes against the local Redis, driven by `npx @ittybit-webhooks/cli`'s bin with duplicates,
+// concurrent duplicates, a run, a forged signature and a redelivery after a receiver restart.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -123,11 +123,12 @@ async function stop(proc: Proc): Promise<void> {
 
 interface Report {
   ok: boolean;
+  eventId?: string;
   taskId: string;
   deliveries: Array<{ ok: boolean; status?: number; attempts: Array<{ status?: number }> }>;
 }
 
-/** Runs `ittybit-webhooks send <url> --json ...` and returns its exit code and report. */
+/** Runs `npx @ittybit-webhooks/cli send <url> --json ...` and returns its exit code and report. */
 function send(url: string, args: string[]): Promise<{ code: number | null; report: Report }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -171,6 +172,7 @@ describe.skipIf(!reachable)('examples/bullmq end to end (real Redis)', () => {
   let receiver: Proc;
   let url: string;
   const taskIds: string[] = [];
+  const eventIds: string[] = [];
 
   beforeAll(async () => {
     queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: 6379 } });
@@ -188,10 +190,11 @@ describe.skipIf(!reachable)('examples/bullmq end to end (real Redis)', () => {
     }
   });
 
-  it('processes each task once although every delivery arrives three times, two at once', async () => {
+  it('processes each event once although every delivery arrives three times, two at once', async () => {
     const runs = Array.from({ length: 6 }, (_, i) =>
       send(url, [
         ...['--times', '3', '--concurrency', '2', '--metadata', `exportId=export_${i}`],
+        ...(i === 4 ? ['--topic', 'run.succeeded'] : []),
         ...(i === 5 ? ['--status', 'failed'] : []),
       ]),
     );
@@ -201,6 +204,7 @@ describe.skipIf(!reachable)('examples/bullmq end to end (real Redis)', () => {
       expect(code).toBe(0);
       expect(report.deliveries.map((d) => d.status)).toEqual([200, 200, 200]);
       taskIds.push(report.taskId);
+      eventIds.push(report.eventId!);
     }
     const refused = await forged;
     expect(refused.code).toBe(1);
@@ -210,8 +214,13 @@ describe.skipIf(!reachable)('examples/bullmq end to end (real Redis)', () => {
     // Leave time for any extra run to show up before counting.
     await new Promise((r) => setTimeout(r, WORK_MS * 3));
     const processed = processedIds();
-    console.log(`processed: ${processed.length} jobs for ${taskIds.length} tasks (18 deliveries)`);
+    console.log(`processed: ${processed.length} jobs for ${taskIds.length} events (18 deliveries)`);
     expect(processed.sort()).toEqual([...taskIds].sort());
+    // The run went to the queue by its topic, under its event id.
+    expect(taskIds[4]).toMatch(/^run_/);
+    expect(procs.flatMap((p) => p.lines)).toContainEqual(
+      expect.stringContaining(`processed ${taskIds[4]} (run.succeeded) job ${eventIds[4]}`),
+    );
     expect(await queue.getJobCounts('completed', 'failed', 'waiting', 'active')).toEqual({
       completed: 6,
       failed: 0,
@@ -221,15 +230,19 @@ describe.skipIf(!reachable)('examples/bullmq end to end (real Redis)', () => {
     expect(processedIds()).not.toContain(refused.report.taskId);
   });
 
-  it('drops a redelivery after a receiver restart (memory store lost) by its jobId', async () => {
+  it('drops a redelivered event after a receiver restart (memory store lost) by its jobId', async () => {
     await stop(receiver);
     receiver = start('server.mjs');
     url = (await receiver.waitFor(/listening on (http:\/\/\S+)/))[1]!;
     const again = taskIds[0]!;
-    const { code, report } = await send(url, ['--id', again, '--metadata', 'exportId=export_0']);
+    const { code, report } = await send(url, [
+      ...['--id', again, '--event-id', eventIds[0]!, '--metadata', 'exportId=export_0'],
+    ]);
     expect(code).toBe(0);
     // The new process has no record of it, so its handler ran and called queue.add ...
-    await receiver.waitFor(new RegExp(`queued ${again} `));
+    await receiver.waitFor(
+      new RegExp(`queued ${again} \\(task.succeeded\\) as job ${eventIds[0]}`),
+    );
     expect(report.deliveries[0]!.attempts.map((a) => a.status)).toEqual([200]);
     await new Promise((r) => setTimeout(r, WORK_MS * 4));
     // ... and BullMQ kept the existing job: no second run.
