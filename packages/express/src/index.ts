@@ -5,6 +5,7 @@ import {
   mountPath,
   pathOf,
   type ReceiverInput,
+  type ReceiverResponse,
   toReceiver,
 } from '@ittybit-webhooks/core/adapter';
 import { finishNodeRequest, keptNodeBody, nodeBodyReader } from '@ittybit-webhooks/core/node';
@@ -26,6 +27,19 @@ interface ParsedRequest {
 
 const CONSUMED =
   "Another body parser read this request first, so its exact bytes are gone. Either mount ittybitWebhook() before app.use(express.json()), or keep the raw bytes in the parser's verify hook: app.use(express.json({ verify: (req, _res, buf) => { req.rawBody = buf; } })) (the adapter then uses req.rawBody). Adding express.raw() to the route does not help once a global parser ran.";
+
+// Answers are shared between requests, so each one's headers are built once, Content-Length
+// included: without it Node would send the body with chunked encoding (more bytes and writes).
+const written = new WeakMap<ReceiverResponse, Record<string, string | number>>();
+
+function headersOf(answer: ReceiverResponse): Record<string, string | number> {
+  let headers = written.get(answer);
+  if (!headers) {
+    headers = { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) };
+    written.set(answer, headers);
+  }
+  return headers;
+}
 
 /**
  * Express 4/5 (or `http.createServer`) middleware receiving Ittybit webhooks: reads the exact
@@ -71,7 +85,7 @@ export function ittybitWebhook<M = Metadata, R extends IncomingMessage = Request
       });
       if (res.headersSent) return;
       finishNodeRequest(req, res);
-      res.writeHead(answer.status, answer.headers as Record<string, string>);
+      res.writeHead(answer.status, headersOf(answer));
       res.end(answer.body);
     } catch (error) {
       if (next) return next(error);
