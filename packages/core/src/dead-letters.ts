@@ -1,3 +1,5 @@
+import { type HeadersInput, headerOf } from './headers.js';
+
 /**
  * Dead letters: the exact bytes and signature of every authentic delivery whose handler failed,
  * kept until a later attempt succeeds, so that a delivery the sender gave up on can be replayed
@@ -44,6 +46,16 @@ export interface DeadLetterSink {
 
 /** The request headers a dead letter keeps: enough to replay it, nothing else. */
 export const DEAD_LETTER_HEADERS = ['content-type', 'ittybit-signature'] as const;
+
+/** The headers of a request that a dead letter keeps. */
+export function keptHeaders(headers: HeadersInput | undefined): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of DEAD_LETTER_HEADERS) {
+    const value = headerOf(headers, name);
+    if (value !== undefined) kept[name] = value;
+  }
+  return kept;
+}
 
 /** Options of {@link MemoryDeadLetters}. */
 export interface MemoryDeadLettersOptions {

@@ -40,6 +40,7 @@ export {
   type UpdateStatus,
   type WebhookEvent,
 } from './model.js';
+export { normalizeStatus, toMilliseconds } from './normalize.js';
 export type {
   DeliveryOutcome,
   DeliveryProbe,
@@ -52,7 +53,7 @@ export type {
   Telemetry,
   TopicHandlers,
 } from './options.js';
-export { normalizeStatus, parsePayload, parseTask, toMilliseconds } from './parse.js';
+export { parsePayload, parseTask } from './parse.js';
 export { createReceiver, type Receiver, type ReceiverRequest } from './receiver.js';
 export {
   checkSignature,

@@ -1,0 +1,62 @@
+import { toBytes } from './bytes.js';
+import { describeError, isWebhookError, WebhookError, WebhookPayloadError } from './errors.js';
+import { type HeadersInput, headerOf } from './headers.js';
+import type { BodyInput } from './verify.js';
+
+/**
+ * Reads the body lazily, so the receiver can refuse on method and `Content-Length` first. It
+ * must stop past `maxBytes` with a `payload_too_large` {@link WebhookError}, give up after
+ * `receiver.options.bodyTimeoutMs` with a `body_timeout` one, and throw `body_consumed` (with a
+ * message saying how to mount the middleware) when another body parser already took the stream.
+ */
+export type BodyReader = (maxBytes: number) => Promise<BodyInput>;
+
+/**
+ * The method and size checks, then the exact body bytes: refused on `Content-Length` before any
+ * byte is read, and counted again once read. Throws a {@link WebhookError} for each refusal.
+ */
+export async function readBody(
+  method: unknown,
+  headers: HeadersInput,
+  input: BodyInput | BodyReader | null | undefined,
+  maxBodyBytes: number,
+): Promise<Uint8Array> {
+  if (method !== 'POST' && (typeof method !== 'string' || method.toUpperCase() !== 'POST')) {
+    throw new WebhookError(
+      'method_not_allowed',
+      `Method ${String(method)} is not allowed; Ittybit delivers with POST.`,
+    );
+  }
+  const declared = headerOf(headers, 'content-length');
+  if (declared !== undefined && Number(declared) > maxBodyBytes) {
+    throw new WebhookError(
+      'payload_too_large',
+      `Content-Length ${declared} is over maxBodyBytes (${maxBodyBytes}).`,
+    );
+  }
+  let body: BodyInput;
+  if (typeof input === 'function') {
+    try {
+      body = await input(maxBodyBytes);
+    } catch (error) {
+      if (isWebhookError(error)) throw error;
+      const status =
+        (error as { status?: unknown } | undefined)?.status ??
+        (error as { statusCode?: unknown } | undefined)?.statusCode;
+      if (status === 413) {
+        throw new WebhookError('payload_too_large', `Body is over maxBodyBytes (${maxBodyBytes}).`);
+      }
+      throw new WebhookPayloadError(`Could not read the request body: ${describeError(error)}`);
+    }
+  } else {
+    body = input ?? '';
+  }
+  const bytes = toBytes(body);
+  if (bytes.length > maxBodyBytes) {
+    throw new WebhookError(
+      'payload_too_large',
+      `Body of ${bytes.length} bytes is over maxBodyBytes (${maxBodyBytes}).`,
+    );
+  }
+  return bytes;
+}
