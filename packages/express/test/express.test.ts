@@ -2,7 +2,12 @@
 // Express's body parsers in front of the webhook and the fix its body_consumed line names, and
 // the handler types. The answers themselves are the conformance suite's (packages/conformance).
 import type { IncomingMessage } from 'node:http';
-import type { HandlerContext, ReceiverOptions, SucceededTask } from '@ittybit-webhooks/core';
+import {
+  createReceiver,
+  type HandlerContext,
+  type ReceiverOptions,
+  type SucceededTask,
+} from '@ittybit-webhooks/core';
 import { createTestDelivery, createTestTask } from '@ittybit-webhooks/core/testing';
 import { ittybitWebhook } from '@ittybit-webhooks/express';
 import express, { type Request } from 'express';
@@ -214,6 +219,42 @@ describe.each([
       expect(error).toBeUndefined();
       expect(Buffer.isBuffer(kept) && kept.toString('utf8')).toBe(body);
     }
+  });
+});
+
+describe('an unexpected error in the adapter', () => {
+  // A receiver that throws where `handle` never does: what the adapter does with the unexpected.
+  function throwing() {
+    const receiver = createReceiver({ secret: SECRET, onSucceeded: () => {}, onFailed: () => {} });
+    return Object.assign(receiver, {
+      handle: () => Promise.reject(new Error('unexpected')),
+    }) as typeof receiver;
+  }
+
+  it("goes to Express's error handling through next(error)", async () => {
+    const caught: string[] = [];
+    const app = express();
+    app.post(PATH, ittybitWebhook(throwing()));
+    app.use((error: Error, _req: Request, res: express.Response, _next: express.NextFunction) => {
+      caught.push(error.message);
+      res.status(503).send('app error handler');
+    });
+    const url = await start(app);
+    const { body, headers } = await delivery();
+
+    const answer = await post(url + PATH, body, headers);
+
+    expect([answer.status, answer.body]).toEqual([503, 'app error handler']);
+    expect(caught).toEqual(['unexpected']);
+  });
+
+  it('is a bare 500 from a plain node:http listener (no next)', async () => {
+    const url = await start(ittybitWebhook(throwing()));
+    const { body, headers } = await delivery();
+
+    const answer = await post(url + PATH, body, headers);
+
+    expect([answer.status, answer.body]).toEqual([500, '']);
   });
 });
 

@@ -128,6 +128,31 @@ describe.each([
     expect(seen).toEqual([task.id]);
   });
 
+  it.each([
+    ['ctx.request.rawBody', 'rawBody'],
+    ['ctx.request.body', 'body'],
+  ] as const)('uses the exact bytes a raw-body middleware kept on %s', async (_where, field) => {
+    const { seen, options } = recording();
+    const keepBytes: Koa.Middleware = async (ctx, next) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+      (ctx.request as unknown as Record<string, unknown>)[field] = Buffer.concat(chunks);
+      return next();
+    };
+    const url = await start(routed(Framework, ittybitWebhook(options), keepBytes));
+    // A BOM and pretty-printing: only the exact bytes carry the signature.
+    const task = createTestTask();
+    const { body, headers } = await createTestDelivery(
+      `\uFEFF${JSON.stringify(task, null, 2)}`,
+      SECRET,
+    );
+
+    const answer = await post(url + PATH, body, headers);
+
+    expect(answer.status).toBe(200);
+    expect(seen).toEqual([task.id]);
+  });
+
   it('when @koa/bodyparser dropped a BOM: 500 body_consumed (retried), and the fix the log line names works', async () => {
     const { seen, logger, options } = recording();
     const disable: Koa.Middleware = (ctx, next) => {
