@@ -1,13 +1,19 @@
 import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Receiver, ReceiverOptions } from '@ittybit-webhooks/core';
+import { isReceiver } from '@ittybit-webhooks/core/adapter';
 import { ittybitWebhook as expressWebhook } from '@ittybit-webhooks/express';
 import { ittybitWebhook as fastifyWebhook } from '@ittybit-webhooks/fastify';
 import { ittybitWebhook as koaWebhook } from '@ittybit-webhooks/koa';
+import { IttybitWebhookModule } from '@ittybit-webhooks/nestjs';
 import { listen, type Running } from '@ittybit-webhooks/test-helpers';
 import { ittybitWebhook as webWebhook } from '@ittybit-webhooks/web';
 import { bodyParser } from '@koa/bodyparser';
 import { Router } from '@koa/router';
+import { type MiddlewareConsumer, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import express from 'express';
 import express4 from 'express4';
 import Fastify from 'fastify';
@@ -186,6 +192,47 @@ const webOnHono: AdapterUnderTest = {
   isNativeRequest: (request) => request instanceof Request,
 };
 
+/**
+ * NestJS 11 with `IttybitWebhookModule.forRoot({ ...options, path })` (or `{ receiver, path }`)
+ * on platform-express or platform-fastify, created by `NestFactory.create` with Nest's defaults.
+ * Another parser first: an Express app that already runs `express.json()` handed to
+ * `ExpressAdapter`; on Fastify, `express.json()` as Nest middleware (run by @fastify/middie).
+ */
+function nestRow(platform: 'express' | 'fastify'): AdapterUnderTest {
+  return {
+    name: `nestjs 11 (platform-${platform}, forRoot)`,
+    tags: [`nestjs ${platform}`, `${platform} path`, 'path', 'nestjs', platform],
+    async start(input, { parsedFirst }) {
+      const webhook = IttybitWebhookModule.forRoot(
+        isReceiver(input)
+          ? { receiver: input as Receiver, path: WEBHOOK_PATH }
+          : { ...(input as ReceiverOptions), path: WEBHOOK_PATH },
+      );
+      class AppModule {
+        configure(consumer: MiddlewareConsumer) {
+          if (parsedFirst && platform === 'fastify') consumer.apply(express.json()).forRoutes('*');
+        }
+      }
+      Module({ imports: [webhook] })(AppModule);
+      const server = express();
+      if (parsedFirst && platform === 'express') server.use(express.json());
+      const adapter = platform === 'express' ? new ExpressAdapter(server) : new FastifyAdapter();
+      const app = await NestFactory.create(AppModule, adapter, {
+        logger: false,
+        abortOnError: false,
+        forceCloseConnections: true,
+      });
+      await app.listen(0, '127.0.0.1');
+      const { port } = app.getHttpServer().address() as { port: number };
+      return { url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`, close: () => app.close() };
+    },
+    isNativeRequest:
+      platform === 'express'
+        ? isExpressRequest
+        : (request) => has(request, 'raw', 'routeOptions', 'server'),
+  };
+}
+
 /** Every adapter and mount the suite runs, each on a real server. */
 export const adapters: AdapterUnderTest[] = [
   expressRow('express 5', express, 'route'),
@@ -198,4 +245,6 @@ export const adapters: AdapterUnderTest[] = [
   koaRow('koa 2', Koa2 as unknown as typeof Koa, 'route'),
   web,
   webOnHono,
+  nestRow('express'),
+  nestRow('fastify'),
 ];
