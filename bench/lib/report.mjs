@@ -69,7 +69,7 @@ function summary(r) {
     for (const f of h.frameworks) {
       rows.push([
         `HTTP, ${f.label}: req/s and p99 vs a hand-written route`,
-        `${pct(f.rps)}; p99 ${range(f.p99)}`,
+        `${pct(f.rps)}; p99 ${range(f.p99)}${f.cpu ? `; server CPU per request ${range(f.cpu)}` : ''}`,
         '≥ 95%; p99 ≤ 1.2×',
         mark(f.rps.median >= 0.95 && f.p99.median <= 1.2),
       ]);
@@ -102,7 +102,7 @@ function summary(r) {
 function pipelineSection(p) {
   const lines = [`## 1. The pipeline: \`handle()\` vs the floor`, ''];
   lines.push(
-    `${p.bytes}-byte signed \`task.succeeded\` deliveries, each call a delivery the store has not seen (a pool of ${p.pool.toLocaleString('en-US')}, three times the 10,000 keys both stores keep). The floor is the hand-written check: \`createHmac('sha256')\` over the raw bytes, \`timingSafeEqual\`, \`JSON.parse\`; for the \`MemoryStore\` the floor also records the event id in a \`Map\` bounded to 10,000 keys. ${count(p.pairs, 'interleaved pair')} of ${count(p.calls, 'call')} each; the ratio is ours / floor per pair. ${when(p)}.`,
+    `${p.bytes}-byte signed \`task.succeeded\` deliveries, each call a delivery the store has not seen (a pool of ${p.pool.toLocaleString('en-US')}, three times the 10,000 keys both stores keep). The floor is the hand-written check: \`createHmac('sha256')\` over the raw bytes, \`timingSafeEqual\`, \`JSON.parse\`; for the \`MemoryStore\` the floor also records the event id in a \`Map\` bounded to 10,000 keys. ${count(p.pairs, 'interleaved pair')} of ${count(p.calls, 'call')} each; the ratio is ours / floor per pair. Times are the CPU time of the process per call (user + system, every thread, GC included), so other work on the machine counts against neither side. ${when(p)}.`,
     '',
   );
   lines.push(
@@ -130,7 +130,7 @@ function pipelineSection(p) {
 function verifySection(v) {
   const lines = [`## 2. Verify + parse, side by side with other webhook libraries`, ''];
   lines.push(
-    `Each library checks its own signature scheme over the same body (a \`Buffer\`, as HTTP frameworks give it) and returns the parsed JSON: \`@octokit/webhooks-methods\` \`verify\` (then \`JSON.parse\`, which it leaves to you), \`standardwebhooks\` and \`svix\` \`Webhook#verify\`, \`stripe\` \`webhooks.constructEvent\`. Every row is interleaved with the floor (\`createHmac\` + \`timingSafeEqual\` + \`JSON.parse\`), ${count(v.pairs, 'pair')} of batches of about ${v.batchMs} ms; ratio = row / floor, so below 1 is faster than the hand-written check. ${when(v)}.`,
+    `Each library checks its own signature scheme over the same body (a \`Buffer\`, as HTTP frameworks give it) and returns the parsed JSON: \`@octokit/webhooks-methods\` \`verify\` (then \`JSON.parse\`, which it leaves to you), \`standardwebhooks\` and \`svix\` \`Webhook#verify\`, \`stripe\` \`webhooks.constructEvent\`. Every row is interleaved with the floor (\`createHmac\` + \`timingSafeEqual\` + \`JSON.parse\`), ${count(v.pairs, 'pair')} of batches of about ${v.batchMs} ms of CPU time (as in section 1); ratio = row / floor, so below 1 is faster than the hand-written check. ${when(v)}.`,
     '',
   );
   const names = v.sizes[0].rows.map((row) => row.name);
@@ -166,7 +166,7 @@ function verifySection(v) {
 function httpSection(h) {
   const lines = [`## 3. HTTP: each adapter vs a hand-written route in the same framework`, ''];
   lines.push(
-    `autocannon (programmatic API), ${h.connections} connections, ${h.bytes}-byte signed deliveries generated beforehand, each request the next delivery (every request is one the server has not seen; checked against the server's own count). Each server runs alone in its own process; the load generator is this process. The hand-written route reads the raw body the framework's usual way, checks the HMAC (\`createHmac\` + \`timingSafeEqual\`), parses, records the event id in a \`Map\` bounded to 10,000 keys and answers 200 with the same JSON body, \`{"received":true}\`, through the framework's JSON reply (Express \`express.raw()\` + \`res.json()\`; Fastify a buffer content-type parser + returning the object; Koa \`raw-body\` + \`ctx.body\`; Hono \`c.req.arrayBuffer()\` + \`c.json()\`). The adapter runs \`createReceiver\` with its default \`MemoryStore\`. After ${h.warmupSeconds} s of warm-up each, ${count(h.runs, 'run')} of two ${h.roundSeconds} s rounds, ours then hand-written; each run gives one req/s ratio and one p99 ratio (p99 from every response's latency, at microsecond resolution). ${when(h)}.`,
+    `autocannon (programmatic API), ${h.connections} connections, ${h.bytes}-byte signed deliveries generated beforehand, each request the next delivery (every request is one the server has not seen; checked against the server's own count). Each server runs alone in its own process; the load generator is this process. The hand-written route reads the raw body the framework's usual way, checks the HMAC (\`createHmac\` + \`timingSafeEqual\`), parses, records the event id in a \`Map\` bounded to 10,000 keys and answers 200 with the same JSON body, \`{"received":true}\`, through the framework's JSON reply (Express \`express.raw()\` + \`res.json()\`; Fastify a buffer content-type parser + returning the object; Koa \`raw-body\` + \`ctx.body\`; Hono \`c.req.arrayBuffer()\` + \`c.json()\`). The adapter runs \`createReceiver\` with its default \`MemoryStore\`. After ${h.warmupSeconds} s of warm-up each, ${count(h.runs, 'run')} of two ${h.roundSeconds} s rounds, ours then hand-written; each run gives one req/s ratio, one p99 ratio (p99 from every response's latency, at microsecond resolution) and one ratio of the server's CPU time per answered request (the cost of a request whatever else the machine was doing). ${when(h)}.`,
     '',
     '![HTTP ratios](bench/http-ratios.svg)',
     '',
@@ -177,8 +177,9 @@ function httpSection(h) {
         'framework',
         'req/s, ours / hand-written',
         'p99, ours / hand-written',
-        'ours: req/s, p50, p99',
-        'hand-written: req/s, p50, p99',
+        'server CPU per request, ours / hand-written',
+        'ours: req/s, p50, p99, CPU per request',
+        'hand-written: req/s, p50, p99, CPU per request',
         'load',
       ],
       h.frameworks.map((f) => {
@@ -190,8 +191,9 @@ function httpSection(h) {
           f.label,
           pct(f.rps),
           range(f.p99),
-          `${f.ours.rps.toFixed(0)}, ${med((r) => r.ours.p50).toFixed(2)} ms, ${f.ours.p99.toFixed(2)} ms`,
-          `${f.hand.rps.toFixed(0)}, ${med((r) => r.hand.p50).toFixed(2)} ms, ${f.hand.p99.toFixed(2)} ms`,
+          range(f.cpu),
+          `${f.ours.rps.toFixed(0)}, ${med((r) => r.ours.p50).toFixed(2)} ms, ${f.ours.p99.toFixed(2)} ms, ${us(f.ours.cpuUs)}`,
+          `${f.hand.rps.toFixed(0)}, ${med((r) => r.hand.p50).toFixed(2)} ms, ${f.hand.p99.toFixed(2)} ms, ${us(f.hand.cpuUs)}`,
           f.load.toFixed(2),
         ];
       }),

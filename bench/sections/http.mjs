@@ -32,6 +32,8 @@ const serverScript = fileURLToPath(new URL('../http/server.mjs', import.meta.url
 
 function startServer(framework, variant) {
   const child = fork(serverScript, [], {
+    // e.g. BENCH_SERVER_FLAGS="--cpu-prof --cpu-prof-dir=prof" to profile the servers
+    execArgv: process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [],
     env: { ...process.env, FRAMEWORK: framework, VARIANT: variant, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -135,6 +137,11 @@ async function round(server, seconds) {
       (after.cpuUs.user + after.cpuUs.system - before.cpuUs.user - before.cpuUs.system) /
       1000 /
       (after.atMs - before.atMs),
+    // Server CPU time per answered request: the cost per request, whatever else runs on the
+    // machine (req/s and latency also depend on how much CPU the server was given).
+    serverCpuUsPerOk: ok
+      ? (after.cpuUs.user + after.cpuUs.system - before.cpuUs.user - before.cpuUs.system) / ok
+      : 0,
     serverRssMb: after.rss / 1e6,
   };
 }
@@ -164,7 +171,13 @@ section(async () => {
       for (let r = 0; r < RUNS; r++) {
         const a = await round(ours, ROUND_S);
         const b = await round(hand, ROUND_S);
-        runs.push({ ours: a, hand: b, rps: a.rps / b.rps, p99: a.p99 / b.p99 });
+        runs.push({
+          ours: a,
+          hand: b,
+          rps: a.rps / b.rps,
+          p99: a.p99 / b.p99,
+          cpu: a.serverCpuUsPerOk / b.serverCpuUsPerOk,
+        });
       }
       const result = {
         framework,
@@ -174,13 +187,16 @@ section(async () => {
         sameBody,
         rps: spread(runs.map((r) => r.rps)),
         p99: spread(runs.map((r) => r.p99)),
+        cpu: spread(runs.map((r) => r.cpu)),
         ours: {
           rps: median(runs.map((r) => r.ours.rps)),
           p99: median(runs.map((r) => r.ours.p99)),
+          cpuUs: median(runs.map((r) => r.ours.serverCpuUsPerOk)),
         },
         hand: {
           rps: median(runs.map((r) => r.hand.rps)),
           p99: median(runs.map((r) => r.hand.p99)),
+          cpuUs: median(runs.map((r) => r.hand.serverCpuUsPerOk)),
         },
         runs,
       };
@@ -188,7 +204,7 @@ section(async () => {
       const pct = (s) =>
         `${(s.median * 100).toFixed(0)}% (${(s.min * 100).toFixed(0)}–${(s.max * 100).toFixed(0)})`;
       console.log(
-        `   ${result.label.padEnd(34)} req/s ${pct(result.rps).padEnd(16)} p99 ${ratio(result.p99).padEnd(20)} ours ${result.ours.rps.toFixed(0)} req/s p99 ${result.ours.p99.toFixed(2)} ms; hand-written ${result.hand.rps.toFixed(0)} req/s p99 ${result.hand.p99.toFixed(2)} ms (load ${load.toFixed(2)})`,
+        `   ${result.label.padEnd(34)} req/s ${pct(result.rps).padEnd(16)} p99 ${ratio(result.p99).padEnd(20)} server CPU/request ${ratio(result.cpu).padEnd(20)} ours ${result.ours.rps.toFixed(0)} req/s, p99 ${result.ours.p99.toFixed(2)} ms, ${result.ours.cpuUs.toFixed(0)} µs CPU; hand-written ${result.hand.rps.toFixed(0)} req/s, p99 ${result.hand.p99.toFixed(2)} ms, ${result.hand.cpuUs.toFixed(0)} µs CPU (load ${load.toFixed(2)})`,
       );
       const odd = runs.flatMap((r) => [r.ours, r.hand]).filter((x) => x.freshPerOk < 0.999);
       if (odd.length) console.log(`   warning: some 200s were not fresh deliveries`);
