@@ -13,9 +13,14 @@ export default defineConfig({
       provider: 'v8',
       include: ['packages/{core,express,fastify,koa,web}/src/**/*.ts'],
       reporter: ['text-summary', 'text'],
+      // What the suites reach today (lines): core 95.6 % (the rest is listed by the text report),
+      // each adapter 100 %. Raise them as tests are added; never lower them to pass.
       thresholds: {
-        'packages/core/src/**': { lines: 0 },
-        'packages/{express,fastify,koa,web}/src/**': { lines: 0 },
+        'packages/core/src/**': { lines: 95 },
+        'packages/express/src/**': { lines: 100 },
+        'packages/fastify/src/**': { lines: 100 },
+        'packages/koa/src/**': { lines: 100 },
+        'packages/web/src/**': { lines: 100 },
       },
     },
   },
