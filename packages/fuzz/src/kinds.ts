@@ -544,23 +544,44 @@ const sigHeaderName: Kind = {
 
 const clShorter: Kind = {
   name: 'content-length-shorter',
-  about: 'Content-Length shorter than the body: the server reads a prefix whose signature fails',
+  about:
+    'Content-Length shorter than the body: the server reads a prefix whose signature fails; the rest follows at once or after the answer',
   runs: 60,
-  arbitrary: fc.tuple(deliveryText, fc.integer({ min: 1, max: 400 })).map(([body, cut]) => {
-    const b = utf8(body);
-    const declared = Math.max(0, b.length - cut);
-    // The signature covers the whole body; the server reads `declared` bytes: 401. The rest is
-    // junk on the connection, which Node answers itself (400, connection closed) when it comes
-    // before the 401 is written.
-    return one(
-      'content-length-shorter',
-      `declared ${declared} of ${b.length}`,
-      request(b, [['Ittybit-Signature', sign(b)]], false, {
-        framing: { type: 'declared', declared },
-      }),
-      [401, 400],
-    );
-  }),
+  arbitrary: fc
+    .tuple(deliveryText, fc.integer({ min: 1, max: 400 }), fc.boolean())
+    .map(([body, cut, atOnce]): Probe => {
+      const b = utf8(body);
+      const declared = Math.max(0, b.length - cut);
+      const signature: RawHeader = ['Ittybit-Signature', sign(b)];
+      if (atOnce) {
+        // The rest is junk on the connection right behind the prefix; Node answers it itself
+        // (400, connection closed) when that comes before the 401 is written.
+        return one(
+          'content-length-shorter',
+          `declared ${declared} of ${b.length}, all sent at once`,
+          request(b, [signature], false, { framing: { type: 'declared', declared } }),
+          [401, 400],
+        );
+      }
+      // The signature covers the whole body; the server reads `declared` bytes: 401. Then the
+      // rest arrives as if it were the next request: not HTTP (400) or nothing.
+      const rest: FuzzRequest = {
+        ...request('', [], false, { framing: { type: 'none' }, contentType: null }),
+        raw: b.subarray(declared),
+      };
+      return {
+        kind: 'content-length-shorter',
+        variant: `declared ${declared} of ${b.length}, the rest after the answer`,
+        requests: [
+          request(b.subarray(0, declared), [signature], false, {
+            framing: { type: 'declared', declared },
+          }),
+          rest,
+        ],
+        expect: [{ statuses: [401] }, { statuses: [400], mayNotAnswer: true }],
+        transport: { inTurn: true },
+      };
+    }),
 };
 
 const clLonger: Kind = {

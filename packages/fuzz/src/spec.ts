@@ -45,7 +45,7 @@ export interface FuzzRequest {
    * Send this text (UTF-8) instead of a request built from the fields above, for requests that
    * are not well-formed HTTP; `{{id}}` is replaced by the probe's fuzz id.
    */
-  raw?: string;
+  raw?: string | Uint8Array;
   /**
    * Ground truth: the `Ittybit-Signature` header is a valid HMAC of the exact body bytes the
    * server should read, under the receiver's secret. Only such a request may reach a handler or
@@ -96,6 +96,8 @@ export interface Transport {
   ending?: 'keep-open' | 'destroy' | 'half-close';
   /** Send the head, wait for `100 Continue`, then the body. */
   awaitContinue?: boolean;
+  /** Write each request only once every request before it was answered (keep-alive, in turn). */
+  inTurn?: boolean;
 }
 
 const CRLF = '\r\n';
@@ -128,8 +130,11 @@ function chunked(body: Uint8Array, framing: Extract<Framing, { type: 'chunked' }
 
 /** The exact bytes of one request; `fuzzId` goes in an `X-Fuzz-Id` header. */
 export function requestBytes(request: FuzzRequest, port: number, fuzzId: number): Buffer {
-  if (request.raw !== undefined)
-    return Buffer.from(request.raw.replaceAll('{{id}}', String(fuzzId)));
+  if (request.raw !== undefined) {
+    return typeof request.raw === 'string'
+      ? Buffer.from(request.raw.replaceAll('{{id}}', String(fuzzId)))
+      : Buffer.from(request.raw);
+  }
   const head: Buffer[] = [
     latin1(`${request.method} ${request.target} HTTP/${request.version}${CRLF}`),
   ];
@@ -175,8 +180,13 @@ export function toWire(
     const bodyLength = all.length - headLength;
     bytes = all.subarray(0, headLength + Math.floor(bodyLength * t.cutAt));
   }
-  const parts: (Uint8Array | number)[] = [];
-  if (t.awaitContinue) {
+  const parts: WirePlan['parts'] = [];
+  if (t.inTurn) {
+    probe.requests.forEach((r, i) => {
+      if (i > 0) parts.push({ waitFor: i });
+      parts.push(requestBytes(r, port, ids[i] ?? 0));
+    });
+  } else if (t.awaitContinue) {
     parts.push(bytes.subarray(0, headLength), t.pauseMs ?? 200, bytes.subarray(headLength));
   } else {
     const pieces = Math.max(1, t.pieces ?? 1);

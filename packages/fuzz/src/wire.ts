@@ -14,8 +14,11 @@ export interface WireResponse {
 
 /** How the bytes are written and when the client stops. */
 export interface WirePlan {
-  /** Written in order; a number is a pause of that many milliseconds. */
-  parts: (Uint8Array | number)[];
+  /**
+   * Written in order; a number is a pause of that many milliseconds, `{ waitFor: n }` waits until
+   * n responses arrived (or reading stopped).
+   */
+  parts: (Uint8Array | number | { waitFor: number })[];
   /** Responses to wait for (pipelined requests: one each). */
   responses: number;
   /** Requests made with HEAD: their answers have no body. Indexes into the responses. */
@@ -159,11 +162,13 @@ export function exchange(port: number, plan: WirePlan): Promise<WireResult> {
   return new Promise<WireResult>((resolve) => {
     let settled = false;
     let continued: (() => void) | undefined;
+    let answered: (() => void) | undefined;
     const socket: Socket = connect({ port, host: '127.0.0.1', noDelay: true });
     const finish = (end: WireResult['end'], error?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      queueMicrotask(() => answered?.());
       socket.destroy();
       const result: WireResult = {
         responses: parser.responses,
@@ -178,12 +183,14 @@ export function exchange(port: number, plan: WirePlan): Promise<WireResult> {
     socket.on('data', (chunk: Buffer) => {
       parser.push(chunk);
       if (parser.informational.length > 0) continued?.();
+      answered?.();
       if (parser.malformed) finish('error', parser.malformed);
       else if (parser.responses.length >= plan.responses) finish('done');
     });
     socket.on('end', () => {
       parser.close();
       finish(parser.responses.length >= plan.responses ? 'done' : 'closed');
+      answered?.();
     });
     socket.on('close', () => {
       parser.close();
@@ -200,6 +207,14 @@ export function exchange(port: number, plan: WirePlan): Promise<WireResult> {
       let waitedForContinue = !plan.awaitContinue;
       for (const part of plan.parts) {
         if (settled || socket.destroyed) return;
+        if (typeof part === 'object' && !(part instanceof Uint8Array)) {
+          while (!settled && parser.responses.length < part.waitFor) {
+            await new Promise<void>((r) => {
+              answered = r;
+            });
+          }
+          continue;
+        }
         if (typeof part === 'number') {
           if (!waitedForContinue) {
             waitedForContinue = true;
