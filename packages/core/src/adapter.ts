@@ -64,6 +64,20 @@ export function pathOf(url: string | undefined): string {
 }
 
 /**
+ * The logger a framework (or its logging middleware) put on a request: Fastify's `request.log`,
+ * pino-http's `req.log`, koa-pino-logger's `ctx.log`. Only a live logger counts: Fastify's
+ * stand-in when the app has no logger has no `level`, and is ignored.
+ */
+export function requestLogger(value: unknown): Logger | undefined {
+  const candidate = value as Partial<Logger> & { level?: unknown };
+  return typeof candidate?.error === 'function' &&
+    typeof candidate.warn === 'function' &&
+    typeof candidate.level === 'string'
+    ? (candidate as Logger)
+    : undefined;
+}
+
+/**
  * Logs a creation error the way the receiver would have (adapters that create the receiver
  * lazily use it).
  */

@@ -84,7 +84,7 @@ function common(src: Source, object: string): JsonObject {
   out.object = object;
   out.status = status;
   out.rawStatus = rawStatus;
-  out.metadata = metadata;
+  out.metadata = copy(metadata);
   out.shape = src.shape;
   out.raw = src.json;
   if (createdAtMs !== undefined) out.createdAtMs = createdAtMs;

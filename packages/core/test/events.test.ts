@@ -201,16 +201,34 @@ describe('hostile but signed payloads get a final answer', () => {
     expect(count('onSucceeded')).toBe(1);
   });
 
-  it('keeps "__proto__" keys as plain fields: the task keeps Object.prototype', async () => {
+  it('leaves keys named like inherited members in raw only: the task stays a plain object', async () => {
     const { receiver, calls } = setup();
-    for (const proto of ['{"polluted":true}', 'null']) {
-      const body = JSON.stringify(createTestTask()).replace(/^\{/, `{"__proto__":${proto},`);
+    const hostile = [
+      '"__proto__":{"polluted":true}',
+      '"__proto__":null',
+      '"toString":"x","valueOf":1',
+      '"constructor":{"prototype":{"polluted":true}},"hasOwnProperty":0',
+    ];
+    for (const fields of hostile) {
+      const task = createTestTask({ metadata: { exportId: 'e1' } });
+      const body = JSON.stringify(task)
+        .replace(/^\{/, `{${fields},`)
+        .replace('"metadata":{', `"metadata":{${fields},`)
+        .replace('"output":{', `"output":{${fields},`);
       expect((await receiver.handle(await signedRequest(body as never))).status).toBe(200);
     }
+    expect(calls.onSucceeded).toHaveLength(hostile.length);
     for (const [task] of calls.onSucceeded!) {
-      expect(Object.getPrototypeOf(task)).toBe(Object.prototype);
-      expect(String(task)).toBe('[object Object]');
+      const succeeded = task as Payload & { output?: object; metadata: object };
+      for (const value of [succeeded, succeeded.metadata, succeeded.output]) {
+        expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+        expect(String(value)).toBe('[object Object]');
+        expect(`${value}`).toBe('[object Object]');
+        expect(Object.hasOwn(value as object, 'toString')).toBe(false);
+      }
+      expect(succeeded.metadata).toEqual({ exportId: 'e1' });
       expect((task as { polluted?: unknown }).polluted).toBeUndefined();
+      expect(Object.keys(task.raw).length).toBeGreaterThan(0);
     }
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });

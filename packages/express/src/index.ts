@@ -6,6 +6,7 @@ import {
   pathOf,
   type ReceiverInput,
   type ReceiverResponse,
+  requestLogger,
   toReceiver,
 } from '@ittybit-webhooks/core/adapter';
 import { finishNodeRequest, keptNodeBody, nodeBodyReader } from '@ittybit-webhooks/core/node';
@@ -82,6 +83,7 @@ export function ittybitWebhook<M = Metadata, R extends IncomingMessage = Request
           timeoutMs,
         }),
         request: req as R,
+        logger: requestLogger((req as { log?: unknown }).log),
       });
       if (res.headersSent) return;
       finishNodeRequest(req, res);

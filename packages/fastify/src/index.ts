@@ -4,6 +4,7 @@ import {
   mountPath,
   pathOf,
   type ReceiverInput,
+  requestLogger,
   toReceiver,
 } from '@ittybit-webhooks/core/adapter';
 import { finishNodeRequest, keptNodeBody, nodeBodyReader } from '@ittybit-webhooks/core/node';
@@ -58,6 +59,7 @@ export function ittybitWebhook<M = Metadata>(
         timeoutMs,
       }),
       request,
+      logger: requestLogger(request.log),
     });
     finishNodeRequest(request.raw, reply.raw);
     return reply

@@ -15,7 +15,7 @@ import {
 } from '@ittybit-webhooks/core/testing';
 import express from 'express';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { DEFAULT_PATH, ittybitWebhook } from '../src/index.js';
 import { memoryLogger, SECRET } from './helpers.js';
 
@@ -330,5 +330,46 @@ describe('an Express body parser in front, through @fastify/middie', () => {
     expect(answer.statusCode).toBe(200);
     expect(seen).toEqual([task.id]);
     expect(echo.json()).toEqual({ got: { a: 1 } });
+  });
+});
+
+describe("Fastify's request logger", () => {
+  it('logs through request.log (with its reqId) when the options name no logger', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const instance = Fastify({
+      logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line)) } },
+    });
+    apps.push(instance);
+    await instance.register(
+      ittybitWebhook({ secret: SECRET, onSucceeded() {}, onFailed() {} }, { path: PATH }),
+    );
+    const { body } = await signed();
+    const res = await instance.inject({
+      method: 'POST',
+      url: PATH,
+      payload: body,
+      headers: { 'content-type': 'application/json', 'ittybit-signature': '0'.repeat(64) },
+    });
+    expect(res.statusCode).toBe(401);
+    const line = lines.find((l) => l.code === 'invalid_signature');
+    expect(line).toMatchObject({ lib: 'ittybit-webhooks', status: 401, level: 40 });
+    expect(line?.reqId).toBeTruthy();
+    expect(String(line?.msg)).toMatch(/^401 invalid_signature: Signature matches none/);
+  });
+
+  it("keeps core's console default when the app has no logger", async () => {
+    const instance = app();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      await instance.register(
+        ittybitWebhook({ secret: SECRET, onSucceeded() {}, onFailed() {} }, { path: PATH }),
+      );
+      await instance.inject({ method: 'POST', url: PATH, payload: '{}' });
+      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(
+        /\[ittybit-webhooks\] 401 missing_signature/,
+      );
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

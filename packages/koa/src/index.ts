@@ -4,6 +4,7 @@ import {
   type MountOptions,
   mountPath,
   type ReceiverInput,
+  requestLogger,
   toReceiver,
 } from '@ittybit-webhooks/core/adapter';
 import { finishNodeRequest, nodeBodyReader } from '@ittybit-webhooks/core/node';
@@ -76,6 +77,7 @@ export function ittybitWebhook<M = Metadata>(
         timeoutMs,
       }),
       request: ctx,
+      logger: requestLogger((ctx as { log?: unknown }).log),
     });
     finishNodeRequest(ctx.req, ctx.res);
     ctx.status = answer.status;
