@@ -34,6 +34,7 @@ export default [
   project('fuzz', ['packages/fuzz/test/**/*.test.ts']),
   project('stores', ['packages/{redis,postgres}/test/**/*.test.ts']),
   project('cli', ['packages/cli/test/**/*.test.ts']),
+  project('otel', ['packages/otel/test/**/*.test.ts']),
   project('nestjs', ['packages/nestjs/test/**/*.test.ts']),
   project('lambda', ['packages/lambda/test/**/*.test.ts']),
 ];
