@@ -47,6 +47,13 @@ type Check =
   | { kind: 'route'; path: string }
   /** A module Worker (`export default { fetch }`), called as workerd calls it. */
   | { kind: 'worker'; path: string; get: GetAnswer }
+  /** A Google Cloud Function, run by the Functions Framework's own CLI. */
+  | { kind: 'gcf'; target: string; get: GetAnswer }
+  /**
+   * Not a program after all: it names a package this repository does not install, or leaves
+   * handlers out. Neither type-checked nor run; say why.
+   */
+  | { kind: 'fragment'; why: string }
   /** Runs to exit 0; its output must match. */
   | { kind: 'script'; output?: RegExp }
   /** Runs to exit 0 against the server of block `server` of the same README. */
@@ -74,6 +81,11 @@ const readmes: Record<string, Check[]> = {
     { kind: 'server', path: '/webhooks/ittybit', get: notAllowed },
     { kind: 'server', path: '/webhooks/ittybit', get: notAllowed },
     { kind: 'server', path: '/webhooks/ittybit', get: notFound },
+    { kind: 'gcf', target: 'ittybitWebhook', get: notAllowed },
+    {
+      kind: 'fragment',
+      why: 'Firebase: firebase-functions is not installed here; handlers elided',
+    },
   ],
   'packages/fastify/README.md': [
     { kind: 'server', path: '/webhooks/ittybit', get: notAllowed },
@@ -122,6 +134,9 @@ function completeBlocks(readme: string): Block[] {
 }
 
 const blocks = Object.keys(readmes).flatMap(completeBlocks);
+const checkOf = (block: Block) => readmes[block.readme]?.[block.index];
+/** The blocks that are programs: type-checked and run. */
+const programs = blocks.filter((block) => checkOf(block)?.kind !== 'fragment');
 
 // ---------------------------------------------------------------------------------------------
 // Type-checking, in process: one program per snippet (a snippet must not lean on another's
@@ -227,14 +242,18 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-function start(block: Block, env: Record<string, string>, kind?: 'route' | 'worker'): Started {
+const functionsFramework = `${root}node_modules/@google-cloud/functions-framework/build/src/main.js`;
+
+function start(block: Block, env: Record<string, string>, check?: Check): Started {
   const file = `${scratch}${block.slug}.${block.lang === 'js' ? 'mjs' : 'ts'}`;
   const args =
-    kind !== undefined
-      ? ['--import', 'tsx', `${scratch}harness.mjs`, file, kind]
-      : block.lang === 'ts'
-        ? ['--import', 'tsx', file]
-        : [file];
+    check?.kind === 'route' || check?.kind === 'worker'
+      ? ['--import', 'tsx', `${scratch}harness.mjs`, file, check.kind]
+      : check?.kind === 'gcf'
+        ? [functionsFramework, `--target=${check.target}`, `--source=${file}`, `--port=${env.PORT}`]
+        : block.lang === 'ts'
+          ? ['--import', 'tsx', file]
+          : [file];
   const child = spawn(process.execPath, args, {
     cwd: scratch,
     env: {
@@ -395,7 +414,7 @@ describe('README snippets', () => {
     'every complete block type-checks under strict (%s resolution)',
     (mode) => {
       const errors = typecheck(
-        blocks.map((block) => `${scratch}${block.slug}.ts`),
+        programs.map((block) => `${scratch}${block.slug}.ts`),
         mode,
       );
       expect(errors.join('\n')).toBe('');
@@ -414,9 +433,9 @@ describe('README snippets', () => {
     );
   }, 120_000);
 
-  const runnable = blocks.map((block) => ({
+  const runnable = programs.map((block) => ({
     block,
-    check: readmes[block.readme]![block.index]!,
+    check: checkOf(block)!,
     name: `${block.readme} block ${block.index + 1}: ${block.code.split('\n')[0]}`,
   }));
 
@@ -446,8 +465,9 @@ describe('README snippets', () => {
       }
       return;
     }
-    const started = start(block, env, check.kind === 'server' ? undefined : check.kind);
-    const url = `http://127.0.0.1:${port}${check.path}`;
+    if (check.kind === 'fragment') return;
+    const started = start(block, env, check);
+    const url = `http://127.0.0.1:${port}${check.kind === 'gcf' ? '/' : check.path}`;
     try {
       await listening(started, url);
       await deliveries(url, started, check.kind === 'route' ? undefined : check.get);
