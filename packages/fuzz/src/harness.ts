@@ -4,6 +4,7 @@
  * to prove the server still answers, and a summary table of kind × adapter × status.
  */
 import { createHash } from 'node:crypto';
+import type { ReceiverOptions } from '@ittybit-webhooks/core';
 import fc from 'fast-check';
 import type { AdapterUnderTest } from '../../conformance/src/adapters.js';
 import { type Kind, LIMITS } from './kinds.js';
@@ -11,7 +12,7 @@ import { globalPollution, Observer, observedReceiver, Registry } from './observe
 import { describeResult, judge, outcomeLabel, type Violation } from './oracle.js';
 import { SECRET, sign } from './payloads.js';
 import { describeProbe, type Probe, toWire } from './spec.js';
-import { exchange } from './wire.js';
+import { exchange, type WireResult } from './wire.js';
 
 /** What a run is told. */
 export interface FuzzOptions {
@@ -26,6 +27,8 @@ export interface FuzzOptions {
   primary?: readonly string[];
   /** Stop starting new batches after this many milliseconds (default 150 s). */
   budgetMs?: number;
+  /** Options on top of the suite's own for every receiver (to break one on purpose in a test). */
+  receiverOptions?: Partial<ReceiverOptions>;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -70,9 +73,13 @@ interface Target {
   close(): Promise<void>;
 }
 
-async function start(adapter: AdapterUnderTest, registry: Registry): Promise<Target> {
+async function start(
+  adapter: AdapterUnderTest,
+  registry: Registry,
+  receiverOptions?: Partial<ReceiverOptions>,
+): Promise<Target> {
   const observer = new Observer(registry);
-  const { receiver, inner } = observedReceiver(observer);
+  const { receiver, inner } = observedReceiver(observer, receiverOptions);
   const running = await adapter.start(receiver, {});
   return {
     adapter,
@@ -137,6 +144,53 @@ function bump(report: FuzzReport, kind: string, adapter: string, label: string):
   byStatus.set(label, (byStatus.get(label) ?? 0) + 1);
 }
 
+/** What one probe sent and got: ids per request, the smuggled ids, the answers. */
+interface Sent {
+  ids: number[];
+  smuggledIds: (number | undefined)[];
+  result: WireResult;
+}
+
+/** Sends a probe: on one connection, or (parallel) one connection per request. */
+async function send(
+  target: Target,
+  probe: Probe,
+  registry: Registry,
+  timeoutMs: number,
+): Promise<Sent> {
+  const ids = probe.requests.map((r) => registry.add(r.signed));
+  const smuggledIds = probe.requests.map((r) => (r.smuggles ? registry.addSmuggled() : undefined));
+  const parallel = probe.transport?.parallel;
+  if (!parallel) {
+    const { plan } = toWire(probe, target.port, ids, timeoutMs, smuggledIds);
+    return { ids, smuggledIds, result: await exchange(target.port, plan) };
+  }
+  const started = performance.now();
+  const results = await Promise.all(
+    probe.requests.map(async (request, i) => {
+      await new Promise((resolve) => setTimeout(resolve, i * parallel.staggerMs));
+      const single: Probe = { ...probe, requests: [request], expect: [probe.expect[i]!] };
+      delete single.transport;
+      const { plan } = toWire(single, target.port, [ids[i]!], timeoutMs, [smuggledIds[i]]);
+      return exchange(target.port, plan);
+    }),
+  );
+  const result: WireResult = {
+    responses: [],
+    end: results.every((r) => r.end === 'done')
+      ? 'done'
+      : (results.find((r) => r.end !== 'done')?.end ?? 'done'),
+    informational: results.flatMap((r) => r.informational),
+    ms: Math.round(performance.now() - started),
+  };
+  // One slot per request, in order (a request without an answer leaves a hole).
+  results.forEach((r, i) => {
+    const response = r.responses[0];
+    if (response) result.responses[i] = response;
+  });
+  return { ids, smuggledIds, result };
+}
+
 /** Runs one kind against one adapter; returns the failure, if any. */
 async function runBatch(
   kind: Kind,
@@ -151,14 +205,12 @@ async function runBatch(
   const adapter = target.adapter.name;
   let lastViolations: Violation[] = [];
   const property = fc.asyncProperty(kind.arbitrary, async (probe) => {
-    const ids = probe.requests.map((r) => registry.add(r.signed));
-    const { plan } = toWire(probe, target.port, ids, timeoutMs);
-    const result = await exchange(target.port, plan);
+    const { ids, smuggledIds, result } = await send(target, probe, registry, timeoutMs);
     report.requests += probe.requests.length;
     probe.requests.forEach((_, i) => {
       bump(report, kind.name, adapter, outcomeLabel(result, i));
     });
-    const violations = judge(probe, result, ids, target.observer, target.adapter.tags);
+    const violations = judge(probe, result, ids, target.observer, target.adapter.tags, smuggledIds);
     const pollution = globalPollution();
     if (pollution) violations.push({ category: 'unexpected status', message: pollution });
     if (violations.length > 0) {
@@ -210,7 +262,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   };
   process.on('uncaughtException', uncaught);
   process.on('unhandledRejection', uncaught);
-  const targets = await Promise.all(options.adapters.map((a) => start(a, registry)));
+  const targets = await Promise.all(
+    options.adapters.map((a) => start(a, registry, options.receiverOptions)),
+  );
   try {
     await Promise.all(
       targets.map(async (target) => {
@@ -247,6 +301,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     await Promise.all(targets.map((t) => t.drain()));
     for (const target of targets) {
       const o = target.observer;
+      const smuggled = o.smuggledHandled();
+      if (smuggled.length > 0) {
+        report.problems.push(
+          `${target.adapter.name}: requests written inside another request's body were handled: ids ${smuggled.slice(0, 20).join(', ')}`,
+        );
+      }
       const unsigned = o.unsignedReached();
       if (unsigned.length > 0) {
         report.problems.push(

@@ -15,6 +15,8 @@ import {
   hex,
   pathsOf,
   SECRET,
+  SLEEP_KEY,
+  SMUGGLED_ID,
   setOwn,
   sign,
   THROW_KEY,
@@ -625,43 +627,68 @@ const clOverLimit: Kind = {
 
 const clInvalid: Kind = {
   name: 'content-length-invalid',
-  about: 'Content-Length that is not a length: negative, hex, float, overflowing, a list, empty',
+  about:
+    'Content-Length that is not a length (negative, hex, float, overflowing, a list, empty), and odd valid ones (leading zeros, spaces)',
   runs: 40,
-  arbitrary: fc
-    .tuple(
-      deliveryText,
-      fc.constantFrom(
-        '-1',
-        '0x10',
-        '1.5',
-        '1e3',
-        '99999999999999999999999',
-        'abc',
-        '',
-        '12, 13',
-        '+5',
-      ),
-    )
-    .map(([body, value]) =>
-      one(
-        'content-length-invalid',
-        JSON.stringify(value),
-        request(
-          body,
-          [
-            ['Ittybit-Signature', sign(body)],
-            ['Content-Length', value],
-          ],
-          false,
-          {
-            framing: { type: 'none' },
-          },
+  arbitrary: variants({
+    invalid: [
+      fc
+        .tuple(
+          deliveryText,
+          fc.constantFrom(
+            '-1',
+            '0x10',
+            '1.5',
+            '1e3',
+            '99999999999999999999999',
+            'abc',
+            '',
+            '12, 13',
+            '+5',
+          ),
+        )
+        .map(([body, value]) =>
+          one(
+            'content-length-invalid',
+            JSON.stringify(value),
+            request(
+              body,
+              [
+                ['Ittybit-Signature', sign(body)],
+                ['Content-Length', value],
+              ],
+              false,
+              { framing: { type: 'none' } },
+            ),
+            // Node's HTTP parser refuses these itself.
+            [400],
+            { mayNotAnswer: true },
+          ),
         ),
-        // Node's HTTP parser refuses these itself.
-        [400],
-        { mayNotAnswer: true },
-      ),
-    ),
+      3,
+    ],
+    oddButValid: fc
+      .tuple(deliveryText, fc.constantFrom('000', '0', ' ', '\t'))
+      .map(([body, pad]) => {
+        const length = Buffer.byteLength(body);
+        const value = /\d/.test(pad) ? `${pad}${length}` : `${pad}${length}${pad}`;
+        return one(
+          'content-length-invalid',
+          `valid ${JSON.stringify(value)}`,
+          request(
+            body,
+            [
+              ['Ittybit-Signature', sign(body)],
+              ['Content-Length', value],
+            ],
+            true,
+            { framing: { type: 'unframed' } },
+          ),
+          // Leading zeros are digits; Node's parser refuses a tab around the value (400).
+          /\d/.test(pad) ? [200] : [200, 400],
+        );
+      }),
+  }),
 };
 
 const chunkedOverLimit: Kind = {
@@ -1582,29 +1609,46 @@ const pipelined: Kind = {
 
 const clientAbort: Kind = {
   name: 'client-abort',
-  about: 'the client resets or half-closes the connection mid-body (or right after it)',
+  about:
+    'the client resets or half-closes the connection mid-body, or resets it after the whole body while the handler still runs',
   runs: 60,
-  arbitrary: fc
-    .tuple(
-      deliveryText,
-      fc.double({ min: 0, max: 1, noNaN: true }),
-      fc.constantFrom('destroy', 'half-close'),
-      fc.boolean(),
-    )
-    .map(([body, cutAt, ending, chunked]) => {
-      const framing: Framing = chunked ? { type: 'chunked', size: 64 } : { type: 'length' };
-      const whole = cutAt >= 1;
-      const req = signed(body, [], { framing });
-      // Cut short, the body that arrived is not the signed one.
-      if (!whole) req.signed = false;
+  arbitrary: variants({
+    midBody: [
+      fc
+        .tuple(
+          deliveryText,
+          fc.double({ min: 0, max: 0.99, noNaN: true }),
+          fc.constantFrom<'destroy' | 'half-close'>('destroy', 'half-close'),
+          fc.boolean(),
+        )
+        .map(([body, cutAt, ending, chunked]) => {
+          const framing: Framing = chunked ? { type: 'chunked', size: 64 } : { type: 'length' };
+          const req = signed(body, [], { framing });
+          // Cut short, the body that arrived is not the signed one.
+          req.signed = false;
+          return one(
+            'client-abort',
+            `${ending} after ${Math.round(cutAt * 100)}% of a ${chunked ? 'chunked' : 'sized'} body`,
+            req,
+            [400, 408],
+            { mayNotAnswer: true, transport: { cutAt, ending } },
+          );
+        }),
+      3,
+    ],
+    whileHandling: fc.tuple(event, fc.integer({ min: 20, max: 80 })).map(([e, sleepMs]) => {
+      const data = e.data as Record<string, unknown>;
+      data.metadata = { ...(data.metadata as object), [SLEEP_KEY]: sleepMs };
+      // The handler runs and completes; its answer has nowhere to go, and nothing may crash.
       return one(
         'client-abort',
-        `${ending} after ${Math.round(cutAt * 100)}% of a ${chunked ? 'chunked' : 'sized'} body`,
-        req,
-        whole ? [200] : [400, 408],
-        { mayNotAnswer: true, transport: { cutAt, ending: ending as 'destroy' | 'half-close' } },
+        `reset after the whole body, handler taking ${sleepMs} ms`,
+        signed(JSON.stringify(e)),
+        [200],
+        { mayNotAnswer: true, transport: { cutAt: 1, ending: 'destroy' } },
       );
     }),
+  }),
 };
 
 const expectContinue: Kind = {
@@ -1759,6 +1803,103 @@ const handlerThrows: Kind = {
   }),
 };
 
+/** A complete signed delivery as raw request text, with the smuggled-id placeholder as its X-Fuzz-Id. */
+function innerRequest(body: string, lineEnd: string): string {
+  const length = Buffer.byteLength(body);
+  return [
+    `POST ${WEBHOOK_PATH} HTTP/1.1`,
+    'Host: 127.0.0.1',
+    `X-Fuzz-Id: ${SMUGGLED_ID}`,
+    'Content-Type: application/json',
+    `Ittybit-Signature: ${sign(body)}`,
+    `Content-Length: ${length}`,
+    '',
+    body,
+  ].join(lineEnd);
+}
+
+const bodySmuggling: Kind = {
+  name: 'body-smuggling',
+  about:
+    'a whole signed delivery written inside the body of another request (unsigned, GET or DELETE with a body, over the limit, chunked, length and chunked): it must never be handled',
+  runs: 60,
+  arbitrary: fc
+    .tuple(
+      deliveryText,
+      fc.constantFrom(
+        'unsigned POST',
+        'GET with a body',
+        'DELETE with a body',
+        'over the limit',
+        'chunked, unsigned',
+        'length and chunked',
+      ),
+      fc.constantFrom('\r\n', '\n'),
+    )
+    .map(([body, how, lineEnd]): Probe => {
+      const inner = utf8(innerRequest(body, lineEnd));
+      let req: FuzzRequest;
+      let expect: Expectation;
+      if (how === 'unsigned POST') {
+        req = request(inner, [], false);
+        expect = { statuses: [401] };
+      } else if (how === 'GET with a body' || how === 'DELETE with a body') {
+        const method = how.split(' ')[0]!;
+        req = request(inner, [], false, { method });
+        expect = methodExpectation(method);
+      } else if (how === 'over the limit') {
+        req = request(inner, [], false, {
+          framing: { type: 'declared', declared: LIMITS.maxBodyBytes + 1 },
+        });
+        expect = { statuses: [413] };
+      } else if (how === 'chunked, unsigned') {
+        req = request(inner, [], false, { framing: { type: 'chunked', size: 64 } });
+        expect = { statuses: [401] };
+      } else {
+        req = request(inner, [['Content-Length', '4']], false, {
+          framing: { type: 'chunked', size: 64 },
+        });
+        // Node refuses Content-Length together with chunked framing.
+        expect = { statuses: [400], mayNotAnswer: true };
+      }
+      req.smuggles = true;
+      return { kind: 'body-smuggling', variant: how, requests: [req], expect: [expect] };
+    }),
+};
+
+const concurrentDuplicates: Kind = {
+  name: 'concurrent-duplicates',
+  about:
+    'provoked: 2 to 5 copies of one signed delivery on separate connections at once or staggered, its handler taking 50 to 150 ms: it runs once; the other copies get 503 + Retry-After or the duplicate 200',
+  runs: 30,
+  arbitrary: fc
+    .tuple(
+      delivery,
+      fc.integer({ min: 2, max: 5 }),
+      fc.integer({ min: 50, max: 150 }),
+      fc.integer({ min: 0, max: 80 }),
+    )
+    .map(([d, copies, sleepMs, staggerMs]): Probe => {
+      const copy = clone(d);
+      // The handler reads the payload's metadata: the task's, the run's or the job's.
+      const target = (copy.data && typeof copy.data === 'object' ? copy.data : copy) as Record<
+        string,
+        unknown
+      >;
+      target.metadata = { ...(target.metadata as object), [SLEEP_KEY]: sleepMs };
+      copy.metadata = { ...(copy.metadata as object), [SLEEP_KEY]: sleepMs };
+      const body = JSON.stringify(copy);
+      return {
+        kind: 'concurrent-duplicates',
+        variant: `${copies} copies ${staggerMs} ms apart, handler ${sleepMs} ms`,
+        requests: Array.from({ length: copies }, () => signed(body)),
+        expect: Array.from({ length: copies }, () => ({ statuses: [200, 503] })),
+        transport: { parallel: { staggerMs } },
+        exactlyOnce: true,
+      };
+    }),
+};
+
 /** Every kind, in the order they run. */
 export const KINDS: readonly Kind[] = [
   sigMissing,
@@ -1801,5 +1942,7 @@ export const KINDS: readonly Kind[] = [
   slowBody,
   manyHeaders,
   malformedHttp,
+  bodySmuggling,
   handlerThrows,
+  concurrentDuplicates,
 ];

@@ -11,20 +11,33 @@ import {
   type Logger,
   MemoryStore,
   type Receiver,
+  type ReceiverOptions,
 } from '@ittybit-webhooks/core';
 import { headerOf } from '@ittybit-webhooks/core/adapter';
 import { LIMITS } from './kinds.js';
-import { SECRET, THROW_KEY } from './payloads.js';
+import { SECRET, SLEEP_KEY, THROW_KEY } from './payloads.js';
 
 /** Ids of every request sent, and whether each was correctly signed. */
 export class Registry {
   private next = 1;
   private readonly signed = new Map<number, boolean>();
+  private readonly smuggled = new Set<number>();
 
   add(signed: boolean): number {
     const id = this.next++;
     this.signed.set(id, signed);
     return id;
+  }
+
+  /** The id of a request hidden inside another request's body: it must never be handled. */
+  addSmuggled(): number {
+    const id = this.add(false);
+    this.smuggled.add(id);
+    return id;
+  }
+
+  isSmuggled(id: number): boolean {
+    return this.smuggled.has(id);
   }
 
   isSigned(id: number): boolean {
@@ -77,6 +90,8 @@ function prototypeProblems(payload: unknown): string[] {
 export class Observer {
   readonly als = new AsyncLocalStorage<number>();
   private readonly handlerCalls = new Map<number, number>();
+  /** Requests the receiver was asked to handle. */
+  private readonly entered = new Set<number>();
   private readonly storeCalls = new Map<number, number>();
   /** Handler or store calls made outside any request's scope, or whose header id disagreed. */
   unattributed = 0;
@@ -87,6 +102,20 @@ export class Observer {
   readonly logs = { error: 0, warn: 0, info: 0, debug: 0 };
 
   constructor(private readonly registry: Registry) {}
+
+  enter(id: number): void {
+    this.entered.add(id);
+  }
+
+  /** True when the receiver was asked to handle this request. */
+  handled(id: number): boolean {
+    return this.entered.has(id);
+  }
+
+  /** Smuggled requests the receiver was asked to handle. */
+  smuggledHandled(): number[] {
+    return [...this.entered].filter((id) => this.registry.isSmuggled(id));
+  }
 
   handlersFor(id: number): number {
     return this.handlerCalls.get(id) ?? 0;
@@ -169,13 +198,21 @@ function countingStore(observer: Observer): IdempotencyStore {
  * acknowledged non-duplicate delivery runs exactly one handler. A handler throws only for a
  * payload whose metadata carries {@link THROW_KEY} (the provoked 500).
  */
-export function observedReceiver(observer: Observer): { receiver: Receiver; inner: Receiver } {
+export function observedReceiver(
+  observer: Observer,
+  overrides: Partial<ReceiverOptions> = {},
+): { receiver: Receiver; inner: Receiver } {
   const handler = (payload: unknown, ctx: { headers: Record<string, string> }) => {
     observer.chargeHandler(ctx.headers, payload);
     const metadata = (payload as { metadata?: Record<string, unknown> } | null)?.metadata;
     if (metadata && metadata[THROW_KEY] === true) {
       throw new Error('thrown on purpose by the fuzz handler');
     }
+    const sleep = metadata?.[SLEEP_KEY];
+    if (typeof sleep === 'number' && sleep > 0) {
+      return new Promise<void>((resolve) => setTimeout(resolve, Math.min(sleep, 1_000)));
+    }
+    return undefined;
   };
   const inner = createReceiver({
     secret: SECRET,
@@ -197,13 +234,16 @@ export function observedReceiver(observer: Observer): { receiver: Receiver; inne
     onError: (_error, info) => {
       observer.errors.set(info.phase, (observer.errors.get(info.phase) ?? 0) + 1);
     },
-  });
+    ...overrides,
+  } as ReceiverOptions);
   // The same receiver, its pipeline run in the request's id scope.
   const receiver: Receiver = {
     ...inner,
     handle: (request) => {
-      const id = Number(headerOf(request.headers, 'x-fuzz-id'));
-      return observer.als.run(Number.isInteger(id) ? id : -1, () => inner.handle(request));
+      const header = Number(headerOf(request.headers, 'x-fuzz-id'));
+      const id = Number.isInteger(header) ? header : -1;
+      observer.enter(id);
+      return observer.als.run(id, () => inner.handle(request));
     },
   };
   return { receiver, inner };

@@ -45,7 +45,9 @@ export interface Violation {
     | 'answer off the table'
     | 'no answer'
     | 'unsigned reached handler or store'
-    | 'handler calls disagree with the answer';
+    | 'handler calls disagree with the answer'
+    | 'request smuggled through a body'
+    | 'ran more or less than once';
   message: string;
 }
 
@@ -61,8 +63,31 @@ export function judge(
   ids: readonly number[],
   observer: Observer,
   tags: readonly string[] = [],
+  smuggledIds: readonly (number | undefined)[] = [],
 ): Violation[] {
   const out: Violation[] = [];
+  for (const id of smuggledIds) {
+    if (id !== undefined && observer.handled(id)) {
+      out.push({
+        category: 'request smuggled through a body',
+        message: `the request written inside a body (id ${id}) was handled as a request of its own`,
+      });
+    }
+  }
+  if (probe.exactlyOnce) {
+    const codes = result.responses.map((r) => (r ? answerCode(r) : undefined));
+    const received = codes.filter((c) => c === 'received').length;
+    const duplicates = codes.filter((c) => c === 'duplicate').length;
+    const runs = ids.reduce((sum, id) => sum + observer.handlersFor(id), 0);
+    // Exactly one copy runs, unless an earlier probe already completed this delivery (then
+    // every copy is a duplicate or busy, and none runs).
+    if (runs !== received || received > 1 || (received === 0 && duplicates === 0)) {
+      out.push({
+        category: 'ran more or less than once',
+        message: `${probe.requests.length} copies of one delivery: ${received} answered received, ${duplicates} duplicate, the handler ran ${runs} time(s); expected it to run once`,
+      });
+    }
+  }
   let closing = false;
   probe.requests.forEach((request, i) => {
     const expect = probe.expect[i]!;

@@ -12,6 +12,15 @@ export const SECRET = 'whsec_fuzz_5f0c2a9d41b7e3';
 /** A metadata key that makes the test's handler throw on purpose (the provoked 500). */
 export const THROW_KEY = 'fuzz_handler_throws_3b9e';
 
+/** A metadata key whose number is how long the test's handler takes, in ms (provoked 503s). */
+export const SLEEP_KEY = 'fuzz_handler_sleeps_ms_3b9e';
+
+/**
+ * Stands for the id of a request written inside another request's body; replaced on the wire by
+ * the id, padded to the same length.
+ */
+export const SMUGGLED_ID = '{{smuggled}}';
+
 /** Lowercase hex HMAC-SHA256 of the exact bytes. */
 export function sign(body: Uint8Array | string, secret = SECRET): string {
   return createHmac('sha256', secret).update(body).digest('hex');

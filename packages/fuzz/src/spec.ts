@@ -2,6 +2,7 @@
  * What one fuzz probe sends and what it may get back, as plain data: generators build it,
  * `toWire` turns it into bytes, `describeProbe` prints it when a property fails.
  */
+import { SMUGGLED_ID } from './payloads.js';
 import type { WirePlan } from './wire.js';
 
 /** A header as written: name and value, each sent byte for byte (strings as latin1). */
@@ -27,7 +28,9 @@ export type Framing =
       unfinished?: boolean;
     }
   /** No length header and no body bytes. */
-  | { type: 'none' };
+  | { type: 'none' }
+  /** The body bytes as they are, framed by headers the request lists itself. */
+  | { type: 'unframed' };
 
 /** One HTTP request. */
 export interface FuzzRequest {
@@ -41,6 +44,8 @@ export interface FuzzRequest {
   framing: Framing;
   /** Leave out the `Host` header. */
   noHost?: boolean;
+  /** The body holds a whole request whose `X-Fuzz-Id` is `{{smuggled}}`: it must never be handled. */
+  smuggles?: boolean;
   /**
    * Send this text (UTF-8) instead of a request built from the fields above, for requests that
    * are not well-formed HTTP; `{{id}}` is replaced by the probe's fuzz id.
@@ -78,6 +83,11 @@ export function allowedStatuses(expect: Expectation, tags: readonly string[]): r
 
 /** One probe: a request (several when pipelined) and how it is written. */
 export interface Probe {
+  /**
+   * The requests are copies of one delivery: exactly one of them may run the handler and be
+   * answered `received` (the others: busy or duplicate).
+   */
+  exactlyOnce?: boolean;
   /** The kind's name and the variant picked inside it. */
   kind: string;
   variant: string;
@@ -98,6 +108,8 @@ export interface Transport {
   awaitContinue?: boolean;
   /** Write each request only once every request before it was answered (keep-alive, in turn). */
   inTurn?: boolean;
+  /** Send each request on its own connection, all at once, the i-th after i × `staggerMs`. */
+  parallel?: { staggerMs: number };
 }
 
 const CRLF = '\r\n';
@@ -129,7 +141,18 @@ function chunked(body: Uint8Array, framing: Extract<Framing, { type: 'chunked' }
 }
 
 /** The exact bytes of one request; `fuzzId` goes in an `X-Fuzz-Id` header. */
-export function requestBytes(request: FuzzRequest, port: number, fuzzId: number): Buffer {
+export function requestBytes(
+  request: FuzzRequest,
+  port: number,
+  fuzzId: number,
+  smuggledId?: number,
+): Buffer {
+  if (smuggledId !== undefined) {
+    const body = Buffer.from(request.body)
+      .toString('latin1')
+      .replaceAll(SMUGGLED_ID, String(smuggledId).padStart(SMUGGLED_ID.length, '0'));
+    return requestBytes({ ...request, body: Buffer.from(body, 'latin1') }, port, fuzzId);
+  }
   if (request.raw !== undefined) {
     return typeof request.raw === 'string'
       ? Buffer.from(request.raw.replaceAll('{{id}}', String(fuzzId)))
@@ -163,8 +186,10 @@ export function toWire(
   port: number,
   ids: readonly number[],
   timeoutMs: number,
+  smuggledIds: readonly (number | undefined)[] = [],
 ): { plan: WirePlan; headLength: number } {
-  const all = Buffer.concat(probe.requests.map((r, i) => requestBytes(r, port, ids[i] ?? 0)));
+  const bytesOf = (r: FuzzRequest, i: number) => requestBytes(r, port, ids[i] ?? 0, smuggledIds[i]);
+  const all = Buffer.concat(probe.requests.map(bytesOf));
   const first = probe.requests[0];
   const headLength = first
     ? requestBytes(
@@ -184,7 +209,7 @@ export function toWire(
   if (t.inTurn) {
     probe.requests.forEach((r, i) => {
       if (i > 0) parts.push({ waitFor: i });
-      parts.push(requestBytes(r, port, ids[i] ?? 0));
+      parts.push(bytesOf(r, i));
     });
   } else if (t.awaitContinue) {
     parts.push(bytes.subarray(0, headLength), t.pauseMs ?? 200, bytes.subarray(headLength));

@@ -4,7 +4,7 @@ import { toBytes } from '@ittybit-webhooks/core/adapter';
 import { ittybitWebhook } from '@ittybit-webhooks/express';
 import { listen } from '@ittybit-webhooks/test-helpers';
 import { describe, expect, it } from 'vitest';
-import type { AdapterUnderTest } from '../../conformance/src/adapters.js';
+import { type AdapterUnderTest, adapters } from '../../conformance/src/adapters.js';
 import { runFuzz } from '../src/harness.js';
 import { KINDS } from '../src/kinds.js';
 import { sign } from '../src/payloads.js';
@@ -101,5 +101,19 @@ describe('the fuzz suite catches broken adapters', () => {
     expect(failure?.message).toMatch(/#1 ACL \/webhooks\/ittybit HTTP\/1\.1/);
     expect(failure?.message).toMatch(/body \(0 bytes\)/);
     expect(report.problems).toEqual([]);
+  }, 60_000);
+
+  it('a delivery run twice when copies arrive together (no idempotency)', async () => {
+    const report = await runFuzz({
+      seed: 13,
+      kinds: kinds('concurrent-duplicates'),
+      adapters: adapters.filter((a) => a.name === 'express 5 (app.post)'),
+      scale: 0.2,
+      receiverOptions: { idempotency: false },
+    });
+    expect(report.failures).toHaveLength(1);
+    expect(report.failures[0]?.categories).toContain('ran more or less than once');
+    // Shrunk to two copies.
+    expect(report.failures[0]?.message).toMatch(/2 copies of one delivery: 2 answered received/);
   }, 60_000);
 });
