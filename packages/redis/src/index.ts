@@ -199,3 +199,5 @@ export class RedisStore implements IdempotencyStore {
     );
   }
 }
+
+export { RedisDeadLetters, type RedisDeadLettersOptions } from './dead-letters.js';
