@@ -226,3 +226,12 @@ WHERE key = $1 AND owner = $2 AND state = 'in_progress' AND expires_at > now()`,
     return (await this.#pool.query(this.#sql.prune)).rowCount ?? 0;
   }
 }
+
+export {
+  DEAD_LETTER_MIGRATION_SQL,
+  DEFAULT_DEAD_LETTER_TABLE,
+  deadLetterMigrationSql,
+  migrateDeadLetters,
+  PostgresDeadLetters,
+  type PostgresDeadLettersOptions,
+} from './dead-letters.js';
