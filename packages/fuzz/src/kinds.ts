@@ -1385,16 +1385,22 @@ const paths: Kind = {
       ),
     odd: fc
       .tuple(deliveryText, fc.constantFrom(...PATHS), fc.boolean())
-      .map(([body, target, isSigned]) =>
-        one(
+      .map(([body, target, isSigned]) => {
+        // The adapter's answer when the framework routes the path to it; else the framework's
+        // own 404 (or Node's 400 for a target it refuses).
+        const probe = one(
           'paths',
           `${isSigned ? 'signed' : 'unsigned'} to ${target.slice(0, 40)}`,
           isSigned ? signed(body, [], { target }) : request(body, [], false, { target }),
-          // The adapter's answer when the framework routes the path to it; else the framework's
-          // own 404 (or Node's 400 for a target it refuses).
           isSigned ? [200, 404, 400] : [401, 404, 400],
-        ),
-      ),
+        );
+        // The test's node:http bridge in front of the Web handler cannot make a Fetch Request
+        // of an absolute-form or asterisk-form target and answers 501 itself.
+        if (target === '*' || target.startsWith('http:')) {
+          probe.expect[0]!.byTag = { 'web path': [...probe.expect[0]!.statuses, 501] };
+        }
+        return probe;
+      }),
   }),
 };
 
