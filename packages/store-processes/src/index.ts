@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   createReceiver,
@@ -61,93 +61,7 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-/**
- * A TCP proxy on 127.0.0.1 in front of an engine, to break the connection on purpose:
- * `forward` passes bytes, `stall` holds them (a hung network), `refuse` resets every connection.
- */
-export class TcpProxy {
-  readonly port: number;
-  #mode: 'forward' | 'stall' | 'refuse' = 'forward';
-  readonly #server: Server;
-  readonly #pairs = new Set<[Socket, Socket]>();
-
-  private constructor(server: Server, port: number) {
-    this.#server = server;
-    this.port = port;
-  }
-
-  /** Starts a proxy to `127.0.0.1:targetPort` on an ephemeral port. */
-  static async start(targetPort: number): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
-    const server = createServer((client) => {
-      if (proxy) proxy.#accept(client, targetPort);
-      else client.destroy();
-    });
-    await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-    proxy = new TcpProxy(server, (server.address() as { port: number }).port);
-    return proxy;
-  }
-
-  /** Connections currently open through the proxy. */
-  get connections(): number {
-    return this.#pairs.size;
-  }
-
-  #accept(client: Socket, targetPort: number): void {
-    if (this.#mode === 'refuse') {
-      client.resetAndDestroy();
-      return;
-    }
-    const upstream = createConnection({ host: HOST, port: targetPort });
-    const pair: [Socket, Socket] = [client, upstream];
-    this.#pairs.add(pair);
-    const end = () => {
-      this.#pairs.delete(pair);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('data', (data) => upstream.write(data));
-    upstream.on('data', (data) => client.write(data));
-    for (const socket of pair) {
-      socket.on('error', end);
-      socket.on('close', end);
-      if (this.#mode === 'stall') socket.pause();
-    }
-  }
-
-  /** Passes bytes again (also the bytes held while stalled). */
-  forward(): void {
-    this.#mode = 'forward';
-    for (const pair of this.#pairs) for (const socket of pair) socket.resume();
-  }
-
-  /** Holds every byte in both directions: requests hang until a timeout. */
-  stall(): void {
-    this.#mode = 'stall';
-    for (const pair of this.#pairs) for (const socket of pair) socket.pause();
-  }
-
-  /** Resets every open connection, and every new one until {@link forward}. */
-  refuse(): void {
-    this.#mode = 'refuse';
-    this.drop();
-  }
-
-  /** Resets every open connection (new ones still go through). */
-  drop(): void {
-    for (const [client, upstream] of this.#pairs) {
-      client.resetAndDestroy();
-      upstream.destroy();
-    }
-    this.#pairs.clear();
-  }
-
-  /** Closes the proxy and every connection through it. */
-  async close(): Promise<void> {
-    this.drop();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
-}
+export { TcpProxy } from './tcp-proxy.mjs';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -442,4 +356,6 @@ export async function deliverUntilOk(
 }
 
 export * from './across-processes.js';
+export * from './fault-kit.js';
 export * from './faults.js';
+export * from './sender.js';
