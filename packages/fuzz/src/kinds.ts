@@ -598,6 +598,8 @@ const clLonger: Kind = {
       `declared ${b.length + extra} for ${b.length}`,
       signed(b, [], { framing: { type: 'declared', declared: b.length + extra } }),
       [408],
+      // The 408 closes the connection: the server must not keep the socket and its buffer.
+      { transport: { lingerMs: 1_000 } },
     );
   }),
 };
@@ -621,6 +623,8 @@ const clOverLimit: Kind = {
         `declared ${declared}`,
         signed(body, [], { framing: { type: 'declared', declared } }),
         [413],
+        // The rest of the body never comes: the connection is closed, not left waiting for it.
+        { transport: { lingerMs: 1_000 } },
       ),
     ),
 };
@@ -709,6 +713,7 @@ const chunkedOverLimit: Kind = {
         `${body.length} bytes in ${chunk}-byte chunks${unfinished ? ', never finished' : ''}`,
         signed(body, [], { framing: { type: 'chunked', size: chunk, unfinished } }),
         [413],
+        { transport: { lingerMs: 1_000 } },
       );
     }),
 };

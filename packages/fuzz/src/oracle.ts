@@ -47,6 +47,7 @@ export interface Violation {
     | 'unsigned reached handler or store'
     | 'handler calls disagree with the answer'
     | 'request smuggled through a body'
+    | 'connection left open'
     | 'ran more or less than once';
   message: string;
 }
@@ -73,6 +74,13 @@ export function judge(
         message: `the request written inside a body (id ${id}) was handled as a request of its own`,
       });
     }
+  }
+  const last = result.responses[result.responses.length - 1];
+  if (result.serverClosed === false && last && /close/i.test(last.headers.connection ?? '')) {
+    out.push({
+      category: 'connection left open',
+      message: `answered ${last.status} with Connection: close, but the connection was still open ${probe.transport?.lingerMs} ms later`,
+    });
   }
   if (probe.exactlyOnce) {
     const codes = result.responses.map((r) => (r ? answerCode(r) : undefined));

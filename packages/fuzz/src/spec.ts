@@ -110,6 +110,11 @@ export interface Transport {
   inTurn?: boolean;
   /** Send each request on its own connection, all at once, the i-th after i × `staggerMs`. */
   parallel?: { staggerMs: number };
+  /**
+   * After the answers, wait up to this many ms for the server to close the connection: an
+   * answer that says `Connection: close` must be followed by the close.
+   */
+  lingerMs?: number;
 }
 
 const CRLF = '\r\n';
@@ -230,6 +235,7 @@ export function toWire(
       ending: t.ending ?? 'keep-open',
       timeoutMs,
       awaitContinue: t.awaitContinue ?? false,
+      ...(t.lingerMs ? { lingerMs: t.lingerMs } : {}),
     },
     headLength,
   };

@@ -33,6 +33,11 @@ export interface WirePlan {
   timeoutMs: number;
   /** Before the first pause, wait until a `100 Continue` arrived (or the pause elapsed). */
   awaitContinue?: boolean;
+  /**
+   * Once every response arrived, keep the connection up to this many milliseconds to see
+   * whether the server closes it (`serverClosed` in the result).
+   */
+  lingerMs?: number;
 }
 
 /** What came back: the responses in order, and why reading stopped. */
@@ -44,6 +49,8 @@ export interface WireResult {
   informational: number[];
   error?: string;
   ms: number;
+  /** With `lingerMs`: whether the server closed the connection after its answers. */
+  serverClosed?: boolean;
 }
 
 class ResponseParser {
@@ -163,11 +170,15 @@ export function exchange(port: number, plan: WirePlan): Promise<WireResult> {
     let settled = false;
     let continued: (() => void) | undefined;
     let answered: (() => void) | undefined;
+    let lingering = false;
+    let lingerTimer: ReturnType<typeof setTimeout> | undefined;
+    let serverClosed = false;
     const socket: Socket = connect({ port, host: '127.0.0.1', noDelay: true });
     const finish = (end: WireResult['end'], error?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(lingerTimer);
       queueMicrotask(() => answered?.());
       socket.destroy();
       const result: WireResult = {
@@ -177,7 +188,32 @@ export function exchange(port: number, plan: WirePlan): Promise<WireResult> {
         ms: Math.round(performance.now() - started),
       };
       if (error !== undefined) result.error = error;
+      if (lingering) result.serverClosed = serverClosed;
       resolve(result);
+    };
+    const allAnswered = () => {
+      if (!plan.lingerMs) return finish('done');
+      if (lingering) return;
+      lingering = true;
+      clearTimeout(timer);
+      lingerTimer = setTimeout(() => finish('done'), plan.lingerMs);
+    };
+    /** The server ended, closed or reset the connection. */
+    const ended = () => {
+      parser.close();
+      if (lingering) {
+        serverClosed = true;
+        return finish('done');
+      }
+      if (parser.responses.length >= plan.responses) {
+        // Answered and closed at once: with lingerMs, that is a close too.
+        if (plan.lingerMs) {
+          lingering = true;
+          serverClosed = true;
+        }
+        return finish('done');
+      }
+      return undefined;
     };
     const timer = setTimeout(() => finish('timeout'), plan.timeoutMs);
     socket.on('data', (chunk: Buffer) => {
@@ -185,22 +221,19 @@ export function exchange(port: number, plan: WirePlan): Promise<WireResult> {
       if (parser.informational.length > 0) continued?.();
       answered?.();
       if (parser.malformed) finish('error', parser.malformed);
-      else if (parser.responses.length >= plan.responses) finish('done');
+      else if (parser.responses.length >= plan.responses) allAnswered();
     });
     socket.on('end', () => {
-      parser.close();
-      finish(parser.responses.length >= plan.responses ? 'done' : 'closed');
+      if (ended() === undefined) finish('closed');
       answered?.();
     });
     socket.on('close', () => {
-      parser.close();
-      finish(parser.responses.length >= plan.responses ? 'done' : 'closed');
+      if (ended() === undefined) finish('closed');
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // A reset after the answers arrived (the server refused the rest of a body) is fine.
-      parser.close();
-      if (parser.responses.length >= plan.responses) finish('done');
-      else if (error.code === 'ECONNRESET' || error.code === 'EPIPE') finish('closed');
+      if (ended() !== undefined) return;
+      if (error.code === 'ECONNRESET' || error.code === 'EPIPE') finish('closed');
       else finish('error', `${error.code ?? ''} ${error.message}`);
     });
     socket.once('connect', async () => {
