@@ -31,10 +31,12 @@ export default [
   project('core (web crypto)', coreTests, 'web'),
   project('adapters', ['packages/{express,fastify,koa,web}/test/**/*.test.ts']),
   project('conformance', ['packages/conformance/test/**/*.test.ts']),
-  project('fuzz', ['packages/fuzz/test/**/*.test.ts']),
   project('stores', ['packages/{redis,postgres}/test/**/*.test.ts']),
   project('cli', ['packages/cli/test/**/*.test.ts']),
   project('otel', ['packages/otel/test/**/*.test.ts']),
   project('nestjs', ['packages/nestjs/test/**/*.test.ts']),
   project('lambda', ['packages/lambda/test/**/*.test.ts']),
 ];
+
+/** The HTTP fuzz suite: its own step (`npm run test:fuzz`), so it runs alone within its time budget. */
+export const fuzz = project('fuzz', ['packages/fuzz/test/**/*.test.ts']);
