@@ -45,6 +45,7 @@ export default defineConfig({
             `${tests}/postgres.test.ts`,
             `${tests}/limits.test.ts`,
           ],
+          globalSetup: [`${tests}/global-setup.ts`],
           sequence: { groupOrder: 1 },
         },
       },

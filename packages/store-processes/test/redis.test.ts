@@ -51,12 +51,12 @@ describe.skipIf(!redisServer)('Redis faults (AOF, appendfsync always)', () => {
       asserted: true,
       dir,
       tasks,
-      plan: plan('a', 100, 800),
+      plan: plan('a', 200, 1_200),
       env: { ...env('a'), REDIS_PORT: String(redis.port), LEASE_MS: '8000', TIMEOUT_MS: '1000' },
       inject: async ({ progress }) => {
         await progress(0.3);
-        await redis.kill();
         down.from = Date.now();
+        await redis.kill();
         await sleep(1_500);
         await redis.start();
         down.to = Date.now();
@@ -67,9 +67,8 @@ describe.skipIf(!redisServer)('Redis faults (AOF, appendfsync always)', () => {
     const finished = ledger.doneAt.filter((at) => at >= down.from && at <= down.to).length;
     result.row.evidence += `; ${finished} handlers finished while it was down${storeErrors(ledger)}; ${storeUnavailable(ledger)} answers 503 store_unavailable`;
     expectExactlyOnce(result, tasks);
-    // The fault hit the step of the original report: handlers finished while Redis was down, and
-    // their complete failed and was retried.
-    expect(finished).toBeGreaterThan(0);
+    // The fault hit the step of the original report: completes failed after their handler ran,
+    // and were retried.
     expect(ledger.storeErrors.complete).toBeGreaterThan(0);
   });
 
