@@ -15,8 +15,11 @@ export type KeyOf<M> = (
   ctx: { topic: string | undefined; event: WebhookEvent | undefined },
 ) => string | undefined;
 
-/** What claiming a key found: the owner token when it is ours now, else why not. */
-export type Claim = { owner: string } | 'completed' | 'in_progress';
+/**
+ * What claiming a key found: the owner token when it is ours now (and when the claim was sent:
+ * the store's lease runs from no earlier than that), else why not.
+ */
+export type Claim = { owner: string; at: number } | 'completed' | 'in_progress';
 
 /**
  * Claims `key` for a fresh owner. A store that fails or does not answer within its timeout is a
@@ -25,6 +28,7 @@ export type Claim = { owner: string } | 'completed' | 'in_progress';
  */
 export async function claim(leases: Leases, key: string, leaseMs: number): Promise<Claim> {
   const owner = leases.owner();
+  const at = Date.now();
   const acquiring = leases.store.acquire(key, owner, leaseMs);
   let found: Awaited<typeof acquiring>;
   try {
@@ -41,5 +45,5 @@ export async function claim(leases: Leases, key: string, leaseMs: number): Promi
           { cause: error },
         );
   }
-  return found === 'acquired' ? { owner } : found;
+  return found === 'acquired' ? { owner, at } : found;
 }

@@ -175,11 +175,14 @@ export class Leases {
         } catch (error) {
           this.report(error, 'complete', key);
           this.watch(held);
-          const left = Math.min(held.renewedAt + leaseMs, giveUpAt) - Date.now();
-          if (held.ctx.lost || left <= 0) {
+          // The store decides whether a late complete still counts (a lapsed lease that nobody
+          // claimed since does): retry until one lease has passed since the handler finished, even
+          // when this process was paused past its own lease estimate.
+          const left = giveUpAt - Date.now();
+          if (left <= 0) {
             this.log(
               'error',
-              `Handled ${key} but could not mark it completed (${describeError(error)}) before its lease ran out; a retry may run it again.`,
+              `Handled ${key} but could not mark it completed (${describeError(error)}) within one lease; a retry may run it again.`,
               { key },
             );
             return false;

@@ -144,6 +144,7 @@ export function createReceiver<M = Metadata, R = unknown>(
     const key = leases ? (keyOf(payload, { topic, event: payload.event }) ?? '') : '';
     trace.key = key || undefined;
     let owner: string | undefined;
+    let claimedAt: number | undefined;
     if (leases && key) {
       const claimed = await claim(leases, key, leaseMs);
       if (claimed === 'completed') {
@@ -155,10 +156,11 @@ export function createReceiver<M = Metadata, R = unknown>(
         return 'in_progress';
       }
       owner = claimed.owner;
+      claimedAt = claimed.at;
     }
 
     const ctx = new DeliveryContext<R>(headers, request.request, key, topic, payload.event);
-    const work = runner.run(handler, payload, ctx, owner, trace);
+    const work = runner.run(handler, payload, ctx, trace, owner, claimedAt);
     if (respond === 'after-handler') return work;
     const keepAlive = request.waitUntil ?? settings.waitUntil;
     try {

@@ -45,8 +45,9 @@ export class Runner<M, R> {
     handler: AnyHandler<M, R>,
     payload: Payload<M>,
     ctx: DeliveryContext<R>,
-    owner: string | undefined,
     trace: Trace,
+    owner?: string,
+    claimedAt?: number,
   ): Promise<AnswerCode> {
     const { leases, deadLetters } = this.settings;
     this.running += 1;
@@ -54,7 +55,7 @@ export class Runner<M, R> {
     const key = ctx.key;
     const held =
       leases && owner
-        ? leases.hold(key, owner, ctx as DeliveryContext<unknown>, started)
+        ? leases.hold(key, owner, ctx as DeliveryContext<unknown>, claimedAt ?? started)
         : undefined;
     try {
       const probe = trace.probe;

@@ -472,7 +472,7 @@ describe('idempotency', () => {
     expect(onSucceeded).toHaveBeenCalledTimes(1);
     expect(complete.mock.calls.length).toBeGreaterThanOrEqual(3);
     expect(logger.text()).toMatch(
-      /could not mark it completed \(Error: connection reset\) before its lease ran out/,
+      /could not mark it completed \(Error: connection reset\) within one lease/,
     );
   });
 });
