@@ -10,6 +10,9 @@ const compilerOptions = {
   },
 };
 
+// Loaded only by `dead-letters`, when present (optionalDependencies): never bundled.
+const external = ['@ittybit-webhooks/redis', '@ittybit-webhooks/postgres', 'ioredis', 'pg'];
+
 export default defineConfig([
   {
     entry: ['src/index.ts'],
@@ -19,6 +22,7 @@ export default defineConfig([
     shims: true,
     target: 'node20',
     platform: 'node',
+    external,
     clean: false,
   },
   {
@@ -27,6 +31,7 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
+    external,
     clean: false,
   },
 ]);

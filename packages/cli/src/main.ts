@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { signPayload } from '@ittybit-webhooks/core/testing';
+import { EXIT, integer, NAME, parseUrl, RUN, UsageError, usage } from './args.js';
+import { deadLetters } from './dead-letters.js';
 import {
   DEFAULT_RETRY,
   type DeliveryResult,
@@ -21,6 +23,8 @@ import {
   type SendStatus,
 } from './task.js';
 
+export { EXIT };
+
 /** Where {@link runCli} reads and writes; defaults to the process's own. */
 export interface CliIo {
   stdout?: (text: string) => void;
@@ -30,21 +34,7 @@ export interface CliIo {
   readStdin?: () => Promise<Uint8Array>;
 }
 
-/** Exit codes of the command. */
-export const EXIT = {
-  /** Every delivery ended 2xx (or `sign` printed its header). */
-  ok: 0,
-  /** At least one delivery ended with a non-2xx answer (a 4xx, or a 5xx after every retry). */
-  failed: 1,
-  /** Bad usage or input (URL, file, secret), or the endpoint could not be reached at all. */
-  usage: 2,
-} as const;
-
 const SECRET_ENV = 'ITTYBIT_WEBHOOK_SECRET';
-/** The command's name (the package's bin), as it prefixes error lines. */
-const NAME = 'ittybit-webhooks';
-/** How a user runs it without installing anything: npx runs the package's only bin. */
-const RUN = 'npx @ittybit-webhooks/cli';
 
 /**
  * The package's version, read from its package.json: one directory above this file, both in the
@@ -57,8 +47,6 @@ function version(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-class UsageError extends Error {}
-
 const MAIN_HELP = `Usage: ${RUN} <command> [options]
 
 Act like Ittybit's webhook sender against your local endpoint: signed deliveries of every
@@ -67,6 +55,8 @@ topic, retries with backoff on 5xx, duplicates and redeliveries on demand.
 Commands:
   send <url>    POST a signed event (or task, or job) to <url> and report every attempt
   sign <file>   Print the Ittybit-Signature header for a body ("-" reads stdin)
+  dead-letters  List, show and replay deliveries whose handler failed, kept in Redis or
+                PostgreSQL by the receiver's deadLetters sink
 
 Options:
   -h, --help     Show help (also: ${RUN} <command> --help)
@@ -138,37 +128,12 @@ Options:
   -h, --help         show this help
 `;
 
-function integer(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be a whole number >= ${min}, got "${value}".`);
-  }
-  return n;
-}
-
 function secretFrom(flag: string | undefined, env: CliIo['env']): string {
   const secret = flag ?? env?.[SECRET_ENV];
   if (!secret) {
     throw new UsageError(`no secret: pass --secret <secret> or set ${SECRET_ENV}.`);
   }
   return secret;
-}
-
-function parseUrl(raw: string | undefined): URL {
-  if (!raw) throw new UsageError('missing <url>, e.g. http://127.0.0.1:3000/webhooks/ittybit.');
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(
-      `"${raw}" is not a valid URL; expected e.g. http://127.0.0.1:3000/webhooks/ittybit.`,
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`"${raw}" is not an http(s) URL.`);
-  }
-  return url;
 }
 
 async function readBody(path: string, io: CliIo): Promise<Uint8Array> {
@@ -189,15 +154,6 @@ async function readBody(path: string, io: CliIo): Promise<Uint8Array> {
             ? 'permission denied'
             : (code ?? String(error));
     throw new UsageError(`cannot read ${path}: ${why}.`);
-  }
-}
-
-/** Runs `parse`, turning `node:util` parseArgs errors (unknown option, missing value) into usage errors. */
-function usage<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]!);
   }
 }
 
@@ -436,6 +392,8 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
         return await send(rest, full);
       case 'sign':
         return await sign(rest, full);
+      case 'dead-letters':
+        return await deadLetters(rest, full);
       case '-h':
       case '--help':
       case 'help':
@@ -450,7 +408,7 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
         return EXIT.usage;
       default:
         throw new UsageError(
-          `unknown command "${command}"; try send or sign (${RUN} --help for more).`,
+          `unknown command "${command}"; try send, sign or dead-letters (${RUN} --help for more).`,
         );
     }
   } catch (error) {
