@@ -5,7 +5,7 @@
 //
 //   BENCH_QUICK=1            everything small, in under a minute (CI: checks the bench runs)
 //   BENCH_SECTIONS=a,b       only these of pipeline,verify,http,stores,memory; the others are
-//                            kept from bench/results.json
+//                            kept from bench/results.json (none: only rewrite the report)
 //   BENCH_WAIT_QUIET=300     before each section, wait up to 300 s for the 1-minute load < 1.0
 //   BENCH_OUT=dir            where to write (default: the repository root; a temporary folder
 //                            with BENCH_QUICK=1)
@@ -18,8 +18,13 @@ import { httpChart, markdown, NOTES_MARKER } from './lib/report.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ALL = ['pipeline', 'verify', 'http', 'stores', 'memory'];
+const MEASURED = ['core', 'express', 'fastify', 'koa', 'web', 'redis', 'postgres'].map(
+  (name) => `packages/${name}/src`,
+);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const only = process.env.BENCH_SECTIONS?.split(',').map((s) => s.trim());
+const only = process.env.BENCH_SECTIONS?.split(',')
+  .map((s) => s.trim())
+  .filter((s) => s && s !== 'none');
 const sections = only ? ALL.filter((s) => only.includes(s)) : ALL;
 const waitQuiet = Number(process.env.BENCH_WAIT_QUIET ?? 0);
 const outDir = process.env.BENCH_OUT ?? (QUICK ? join(tmpdir(), 'ittybit-webhooks-bench') : root);
@@ -42,20 +47,20 @@ function git(...args) {
   }
 }
 
-const machine = {
+const here = {
   cpus: cpus().length,
   cpu: cpus()[0]?.model.trim() ?? 'unknown',
   memory: totalmem(),
   os: `${type()} ${release()}`,
   node: process.version,
-  commit: `${git('rev-parse', '--short', 'HEAD') || 'unknown'}${git('status', '--porcelain', '--untracked-files=no') ? ' (with uncommitted changes)' : ''}`,
+  commit: `${git('rev-parse', '--short', 'HEAD') || 'unknown'}${git('status', '--porcelain', '--untracked-files=no', '--', ...MEASURED) ? ' (with uncommitted changes to the measured packages)' : ''}`,
   date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   load: loadavg()[0],
 };
 console.log(
-  `ittybit-webhooks bench${QUICK ? ' (quick)' : ''}: ${machine.cpus} × ${machine.cpu}, Node ${machine.node}, 1-minute load ${machine.load.toFixed(2)}`,
+  `ittybit-webhooks bench${QUICK ? ' (quick)' : ''}: ${here.cpus} × ${here.cpu}, Node ${here.node}, 1-minute load ${here.load.toFixed(2)}`,
 );
-if (machine.load >= 1) {
+if (here.load >= 1) {
   console.log(
     'The machine is busy (load ≥ 1.0): ratios will be noisier. BENCH_WAIT_QUIET=300 waits for a quiet moment.',
   );
@@ -93,8 +98,12 @@ function runSection(name) {
 
 const resultsFile = join(benchDir, 'results.json');
 let results = {};
+let machine = here;
 if (only && existsSync(resultsFile)) {
-  results = JSON.parse(readFileSync(resultsFile, 'utf8')).results ?? {};
+  const saved = JSON.parse(readFileSync(resultsFile, 'utf8'));
+  results = saved.results ?? {};
+  // Rewriting the report alone keeps the machine line of the run it reports.
+  if (sections.length === 0 && saved.machine) machine = saved.machine;
 }
 const started = Date.now();
 let failed = false;
