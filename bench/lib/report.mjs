@@ -12,9 +12,15 @@ const mark = (ok) => (ok ? 'yes' : '**no**');
 const count = (n, word) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 const when = (section) => `${section.date}, 1-minute load ${section.load.toFixed(2)}`;
 
+// Tables are padded to their column widths, as the repository's Markdown formatter writes them.
+const cellWidth = (text) => [...text].length;
 function table(head, rows) {
-  const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+  const all = [head, ...rows].map((cells) => cells.map(String));
+  const widths = head.map((_, c) => Math.max(3, ...all.map((cells) => cellWidth(cells[c] ?? ''))));
+  const line = (cells) =>
+    `| ${cells.map((cell, c) => cell + ' '.repeat(widths[c] - cellWidth(cell))).join(' | ')} |`;
+  const rule = `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`;
+  return [line(all[0]), rule, ...all.slice(1).map(line)].join('\n');
 }
 
 function perOne(counts) {
@@ -354,7 +360,8 @@ export function httpChart(http) {
   const label = (panel, v) =>
     panel.unit === '%' ? `${(v * 100).toFixed(0)}%` : `${v.toFixed(2)}×`;
   const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="-apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="13">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" font-family="-apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="13">`,
+    '<title>HTTP: ittybit-webhooks adapters / a hand-written route in the same framework</title>',
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="12" y="22" font-size="15" font-weight="600" fill="#111">ittybit-webhooks adapters / a hand-written route in the same framework</text>`,
     `<text x="12" y="40" fill="#555">median of ${count(http.runs, 'interleaved run')} (bar) and range (line); ${http.connections} connections, ${http.bytes}-byte deliveries; dashed red: target</text>`,
