@@ -174,11 +174,14 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
         handler(run, info) {
           const topic = info.topic;
           const metricAttributes: Attributes = topic ? { [ATTRIBUTES.topic]: topic } : {};
-          const handlerAttributes: Attributes = { ...metricAttributes };
-          if (info.key) handlerAttributes[ATTRIBUTES.key] = info.key;
           const handlerSpan = tracer.startSpan(
             NAMES.handlerSpan,
-            { kind: SPAN_KIND_INTERNAL, attributes: handlerAttributes },
+            {
+              kind: SPAN_KIND_INTERNAL,
+              attributes: info.key
+                ? { ...metricAttributes, [ATTRIBUTES.key]: info.key }
+                : metricAttributes,
+            },
             api.trace.setSpan(parent, span),
           );
           const started = performance.now();
@@ -189,7 +192,7 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
               ...metricAttributes,
               [ATTRIBUTES.result]: failed ? 'error' : 'ok',
             });
-            if (failed) {
+            if (failed && handlerSpan.isRecording()) {
               if (error instanceof Error) handlerSpan.recordException(error);
               else handlerSpan.recordException(String(error));
               handlerSpan.setStatus({ code: STATUS_ERROR, message: describe(error) });
@@ -228,6 +231,11 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
           };
           if (outcome.topic) counted[ATTRIBUTES.topic] = outcome.topic;
           deliveries.add(1, counted);
+          // Not sampled, or no SDK: nothing reads the span's attributes.
+          if (!span.isRecording()) {
+            span.end();
+            return;
+          }
 
           const attributes: Attributes = {
             [ATTRIBUTES.status]: outcome.status,
