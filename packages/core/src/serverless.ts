@@ -2,6 +2,15 @@ import type { Log } from './log.js';
 
 /** The platform, when this runs where instances come and go (and memory with them). */
 export function serverlessPlatform(): string | undefined {
+  try {
+    return detect();
+  } catch {
+    // Deno without --allow-env throws on reading process.env: then we cannot tell.
+    return undefined;
+  }
+}
+
+function detect(): string | undefined {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
     ?.env;
   if (env?.AWS_LAMBDA_FUNCTION_NAME) return 'AWS Lambda';
