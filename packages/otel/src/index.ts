@@ -174,16 +174,21 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
         handler(run, info) {
           const topic = info.topic;
           const metricAttributes: Attributes = topic ? { [ATTRIBUTES.topic]: topic } : {};
-          const handlerSpan = tracer.startSpan(
-            NAMES.handlerSpan,
-            {
-              kind: SPAN_KIND_INTERNAL,
-              attributes: info.key
-                ? { ...metricAttributes, [ATTRIBUTES.key]: info.key }
-                : metricAttributes,
-            },
-            api.trace.setSpan(parent, span),
-          );
+          const delivery = api.trace.setSpan(parent, span);
+          // A delivery not recorded (no SDK, or not sampled) gets no handler span: the handler
+          // runs in the delivery span's context, so the spans it starts follow the same decision.
+          const handlerSpan = span.isRecording()
+            ? tracer.startSpan(
+                NAMES.handlerSpan,
+                {
+                  kind: SPAN_KIND_INTERNAL,
+                  attributes: info.key
+                    ? { ...metricAttributes, [ATTRIBUTES.key]: info.key }
+                    : metricAttributes,
+                },
+                delivery,
+              )
+            : undefined;
           const started = performance.now();
           active.add(1, metricAttributes);
           const settle = (error: unknown, failed: boolean) => {
@@ -192,6 +197,7 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
               ...metricAttributes,
               [ATTRIBUTES.result]: failed ? 'error' : 'ok',
             });
+            if (!handlerSpan) return;
             if (failed && handlerSpan.isRecording()) {
               if (error instanceof Error) handlerSpan.recordException(error);
               else handlerSpan.recordException(String(error));
@@ -201,7 +207,10 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
           };
           let result: ReturnType<typeof run>;
           try {
-            result = api.context.with(api.trace.setSpan(parent, handlerSpan), run);
+            result = api.context.with(
+              handlerSpan ? api.trace.setSpan(delivery, handlerSpan) : delivery,
+              run,
+            );
           } catch (error) {
             settle(error, true);
             throw error;

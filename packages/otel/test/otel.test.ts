@@ -18,7 +18,9 @@ import {
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
+  ParentBasedSampler,
   type ReadableSpan,
+  SamplingDecision,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -291,6 +293,60 @@ describe('spans', () => {
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe('sampling', () => {
+  it('a delivery not sampled: no spans, not even those its handler starts; still counted', async () => {
+    const unsampled = new InMemorySpanExporter();
+    // Roots are sampled, except the delivery's: were the user's span a root, it would be kept.
+    const root = {
+      shouldSample: (_context: unknown, _traceId: string, name: string) => ({
+        decision:
+          name === 'ittybit.webhook.delivery'
+            ? SamplingDecision.NOT_RECORD
+            : SamplingDecision.RECORD_AND_SAMPLED,
+      }),
+      toString: () => 'all but deliveries',
+    };
+    const provider = new BasicTracerProvider({
+      sampler: new ParentBasedSampler({ root }),
+      spanProcessors: [new SimpleSpanProcessor(unsampled)],
+    });
+    const own = provider.getTracer('unsampled');
+    const before = await collect();
+    const counted = (get: typeof before) =>
+      ((get('ittybit.webhook.deliveries')?.dataPoints ?? []) as DataPoint<number>[])
+        .filter((p) => p.attributes['ittybit.webhook.outcome'] === 'received')
+        .reduce((sum, p) => sum + p.value, 0);
+    let userSpanRecording: boolean | undefined;
+    const middleware = ittybitWebhook(
+      {
+        secret: SECRET,
+        logger: false,
+        telemetry: otelTelemetry({ tracer: own, meter }),
+        onSucceeded: () =>
+          own.startActiveSpan('user.work', (span) => {
+            userSpanRecording = span.isRecording();
+            span.end();
+          }),
+        onFailed: () => {},
+      },
+      { path: '/webhooks/ittybit' },
+    );
+    const server = http.createServer((req, res) => void middleware(req as never, res as never));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/ittybit`;
+      expect(await post(url, createTestEvent('task.succeeded'))).toBe(200);
+      expect(userSpanRecording).toBe(false);
+      expect(unsampled.getFinishedSpans()).toEqual([]);
+      expect(counted(await collect()) - counted(before)).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await provider.shutdown();
     }
   });
 });
