@@ -235,6 +235,8 @@ async function httpCompare(title, variants) {
   for (const variant of variants) {
     const middleware = ittybitWebhook(variant.options());
     const server = http.createServer((req, res) => void middleware(req, res));
+    // Idle while the other variants run: keep the client's connections open meanwhile.
+    server.keepAliveTimeout = 600_000;
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
     servers.push({ ...variant, server, port: server.address().port });
   }
