@@ -18,10 +18,18 @@ export function handVerify(secret) {
 /**
  * A hand-written receive: verify, parse, and with `dedup` skip an event id seen before. Returns
  * `'ok'`, `'duplicate'`, `'unauthorized'` or `'invalid'`; `fresh()` counts the `'ok'` ones.
+ *
+ * The ids seen are a `Set` bounded by a ring of the last `maxKeys` ids, the oldest forgotten
+ * first. (Not a `Map` trimmed with `map.delete(map.keys().next().value)`: V8 leaves deleted
+ * entries at the front of its hash table until it is rebuilt, so finding the first key walks
+ * them, which measured about 9 µs per delivery at 10,000 keys, and made an earlier version of
+ * this floor slow.)
  */
 export function handReceiver(secret, { dedup = true, maxKeys = 10_000 } = {}) {
   const verify = handVerify(secret);
-  const seen = new Map();
+  const seen = new Set();
+  const ring = new Array(maxKeys);
+  let next = 0;
   let fresh = 0;
   return {
     receive(body, signature) {
@@ -35,8 +43,11 @@ export function handReceiver(secret, { dedup = true, maxKeys = 10_000 } = {}) {
       if (dedup) {
         const id = event.id;
         if (seen.has(id)) return 'duplicate';
-        seen.set(id, true);
-        if (seen.size > maxKeys) seen.delete(seen.keys().next().value);
+        seen.add(id);
+        const oldest = ring[next];
+        if (oldest !== undefined) seen.delete(oldest);
+        ring[next] = id;
+        next = next + 1 === maxKeys ? 0 : next + 1;
       }
       fresh += 1;
       return 'ok';
