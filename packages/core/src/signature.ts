@@ -35,26 +35,38 @@ function isBody(body: unknown): body is Uint8Array | string {
  * Checks a signature header against the exact body bytes with secrets already listed by
  * {@link secretList}, and says why it failed, if it did. Every secret is tried (rotation), so
  * timing does not tell which one matched. Never throws: a body that is neither bytes nor a
- * string is a `mismatch`.
+ * string is a `mismatch`. Answers at once where the HMAC is synchronous (`node:crypto`), and
+ * with a promise where it is not (Web Crypto).
  */
+export function checkSignatureNow(
+  body: unknown,
+  header: unknown,
+  secrets: readonly string[],
+): SignatureCheck | Promise<SignatureCheck> {
+  if (typeof header !== 'string') return 'missing';
+  const digest = parseSignatureHeader(header);
+  if (!digest) return header.trim() === '' ? 'missing' : 'malformed';
+  if (!isBody(body) || secrets.length === 0) return 'mismatch';
+  const bytes = toBytes(body);
+  if (secrets.length === 1) {
+    const valid = verifyHmacSha256(secrets[0] as string, bytes, digest);
+    if (typeof valid === 'boolean') return valid ? 'valid' : 'mismatch';
+    return valid.then((ok) => (ok ? 'valid' : 'mismatch'));
+  }
+  const results = secrets.map((s) => verifyHmacSha256(s, bytes, digest));
+  if (results.every((r) => typeof r === 'boolean')) {
+    return results.includes(true) ? 'valid' : 'mismatch';
+  }
+  return Promise.all(results).then((all) => (all.includes(true) ? 'valid' : 'mismatch'));
+}
+
+/** {@link checkSignatureNow}, always as a promise. */
 export async function checkSignatureWith(
   body: unknown,
   header: unknown,
   secrets: readonly string[],
 ): Promise<SignatureCheck> {
-  if (typeof header !== 'string' || header.trim() === '') return 'missing';
-  const digest = parseSignatureHeader(header);
-  if (!digest) return 'malformed';
-  if (!isBody(body) || secrets.length === 0) return 'mismatch';
-  const bytes = toBytes(body);
-  if (secrets.length === 1) {
-    return (await verifyHmacSha256(secrets[0] as string, bytes, digest)) ? 'valid' : 'mismatch';
-  }
-  let matched = false;
-  for (const s of secrets) {
-    if (await verifyHmacSha256(s, bytes, digest)) matched = true;
-  }
-  return matched ? 'valid' : 'mismatch';
+  return checkSignatureNow(body, header, secrets);
 }
 
 /**

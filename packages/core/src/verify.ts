@@ -8,7 +8,12 @@ import {
 import { type HeadersInput, headerOf } from './headers.js';
 import type { Metadata, Payload } from './model.js';
 import { parsePayload } from './parse.js';
-import { checkSignatureWith, SIGNATURE_HEADER, secretList } from './signature.js';
+import {
+  checkSignatureNow,
+  SIGNATURE_HEADER,
+  type SignatureCheck,
+  secretList,
+} from './signature.js';
 
 /** A body as bytes (a Node `Buffer` is one) or as a string taken as UTF-8. */
 export type BodyInput = Uint8Array | string;
@@ -59,37 +64,46 @@ function read<M>(bytes: Uint8Array): Payload<M> {
 }
 
 /**
+ * A verifier that answers synchronously where the HMAC is (`node:crypto`): the payload, or a
+ * throw. Returns a promise only where the HMAC is asynchronous (Web Crypto).
+ */
+export type SyncVerifier<M> = (
+  body: BodyInput,
+  signature: unknown,
+) => Payload<M> | Promise<Payload<M>>;
+
+/**
  * Makes a verifier with the secrets and checks resolved once: signature over the exact bytes,
  * JSON, payload shape, metadata, freshness. Throws {@link WebhookVerificationError} (401) or
- * {@link WebhookPayloadError} (400).
+ * {@link WebhookPayloadError} (400), synchronously where the HMAC is synchronous.
  */
-export function createVerifier<M = Metadata>(
+export function createSyncVerifier<M = Metadata>(
   secrets: readonly string[],
   options: Omit<VerifyOptions<M>, 'secret'>,
-): Verifier<M> {
+): SyncVerifier<M> {
   const { maxAgeMs, parseMetadata } = options;
   const maxClockSkewMs = options.maxClockSkewMs ?? 5 * 60 * 1000;
-  return async (body, signature) => {
-    const bytes = typeof body === 'string' ? toBytes(body) : body;
-    const check = await checkSignatureWith(bytes, signature, secrets);
-    if (check !== 'valid') {
-      if (check === 'missing') {
-        throw new WebhookVerificationError(
-          'missing_signature',
-          `No ${SIGNATURE_HEADER} header. Deliveries from Ittybit always carry one; check that nothing between Ittybit and this server strips it.`,
-        );
-      }
-      if (check === 'malformed') {
-        throw new WebhookVerificationError(
-          'invalid_signature',
-          `The ${SIGNATURE_HEADER} header is not 64 hex characters (got ${typeof signature === 'string' ? signature.trim().length : 0} characters).`,
-        );
-      }
+
+  function refuse(check: SignatureCheck, signature: unknown): never {
+    if (check === 'missing') {
       throw new WebhookVerificationError(
-        'invalid_signature',
-        `Signature matches none of the ${secrets.length} configured secret(s). Check that the secret is the webhook secret from Ittybit, and that the body reaches this middleware unmodified (no JSON body parser before it, no proxy re-encoding it).`,
+        'missing_signature',
+        `No ${SIGNATURE_HEADER} header. Deliveries from Ittybit always carry one; check that nothing between Ittybit and this server strips it.`,
       );
     }
+    if (check === 'malformed') {
+      throw new WebhookVerificationError(
+        'invalid_signature',
+        `The ${SIGNATURE_HEADER} header is not 64 hex characters (got ${typeof signature === 'string' ? signature.trim().length : 0} characters).`,
+      );
+    }
+    throw new WebhookVerificationError(
+      'invalid_signature',
+      `Signature matches none of the ${secrets.length} configured secret(s). Check that the secret is the webhook secret from Ittybit, and that the body reaches this middleware unmodified (no JSON body parser before it, no proxy re-encoding it).`,
+    );
+  }
+
+  function accept(bytes: Uint8Array): Payload<M> {
     const payload = read<M>(bytes);
     if (parseMetadata && payload.object !== 'unknown') {
       try {
@@ -101,31 +115,61 @@ export function createVerifier<M = Metadata>(
         );
       }
     }
-    if (maxAgeMs !== undefined) {
-      const signedAt =
-        payload.event?.createdAtMs ??
-        (payload.object === 'unknown' ? undefined : payload.occurredAtMs);
-      if (signedAt === undefined) {
-        throw new WebhookPayloadError(
-          'maxAgeMs is set but the payload has no timestamp (created_at, completed_at or finished_at).',
-          'created_at',
-        );
-      }
-      const age = Date.now() - signedAt;
-      if (age > maxAgeMs) {
-        throw new WebhookVerificationError(
-          'stale_delivery',
-          `Delivery of ${payload.event?.id ?? payload.id ?? ''} is ${Math.round(age / 1000)} s old, over maxAgeMs (${maxAgeMs} ms). Raise maxAgeMs if the sender's retries can take longer.`,
-        );
-      }
-      if (-age > maxClockSkewMs) {
-        throw new WebhookVerificationError(
-          'stale_delivery',
-          `Delivery of ${payload.event?.id ?? payload.id ?? ''} is stamped ${Math.round(-age / 1000)} s in the future, over maxClockSkewMs (${maxClockSkewMs} ms). Check this server's clock.`,
-        );
-      }
-    }
+    if (maxAgeMs !== undefined) fresh(payload);
     return payload;
+  }
+
+  function fresh(payload: Payload<M>): void {
+    const signedAt =
+      payload.event?.createdAtMs ??
+      (payload.object === 'unknown' ? undefined : payload.occurredAtMs);
+    if (signedAt === undefined) {
+      throw new WebhookPayloadError(
+        'maxAgeMs is set but the payload has no timestamp (created_at, completed_at or finished_at).',
+        'created_at',
+      );
+    }
+    const age = Date.now() - signedAt;
+    if (age > (maxAgeMs as number)) {
+      throw new WebhookVerificationError(
+        'stale_delivery',
+        `Delivery of ${payload.event?.id ?? payload.id ?? ''} is ${Math.round(age / 1000)} s old, over maxAgeMs (${maxAgeMs} ms). Raise maxAgeMs if the sender's retries can take longer.`,
+      );
+    }
+    if (-age > maxClockSkewMs) {
+      throw new WebhookVerificationError(
+        'stale_delivery',
+        `Delivery of ${payload.event?.id ?? payload.id ?? ''} is stamped ${Math.round(-age / 1000)} s in the future, over maxClockSkewMs (${maxClockSkewMs} ms). Check this server's clock.`,
+      );
+    }
+  }
+
+  return (body, signature) => {
+    const bytes = typeof body === 'string' ? toBytes(body) : body;
+    const check = checkSignatureNow(bytes, signature, secrets);
+    if (typeof check === 'string') {
+      if (check !== 'valid') refuse(check, signature);
+      return accept(bytes);
+    }
+    return check.then((result) => {
+      if (result !== 'valid') refuse(result, signature);
+      return accept(bytes);
+    });
+  };
+}
+
+/** {@link createSyncVerifier}, always answering with a promise (never throwing). */
+export function createVerifier<M = Metadata>(
+  secrets: readonly string[],
+  options: Omit<VerifyOptions<M>, 'secret'>,
+): Verifier<M> {
+  const verifier = createSyncVerifier<M>(secrets, options);
+  return (body, signature) => {
+    try {
+      return Promise.resolve(verifier(body, signature));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 }
 
