@@ -84,7 +84,10 @@ interface Common<M> {
   shape: PayloadShape;
   /** The envelope, for event deliveries. */
   event?: WebhookEvent;
-  /** The parsed JSON as delivered, unknown fields included (they are also kept on this object). */
+  /**
+   * The parsed JSON as delivered, unknown fields included (they are also kept on this object).
+   * Nested objects (metadata, outputs) are shared with it, not copied: treat both as read-only.
+   */
   raw: Readonly<Record<string, unknown>>;
 }
 

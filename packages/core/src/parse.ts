@@ -12,6 +12,7 @@ import {
   type WebhookEvent,
 } from './model.js';
 import {
+  clean,
   copy,
   firstStepError,
   isObject,
@@ -84,7 +85,7 @@ function common(src: Source, object: string): JsonObject {
   out.object = object;
   out.status = status;
   out.rawStatus = rawStatus;
-  out.metadata = copy(metadata);
+  out.metadata = clean(metadata);
   out.shape = src.shape;
   out.raw = src.json;
   if (createdAtMs !== undefined) out.createdAtMs = createdAtMs;
