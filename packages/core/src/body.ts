@@ -13,14 +13,15 @@ export type BodyReader = (maxBytes: number) => Promise<BodyInput>;
 
 /**
  * The method and size checks, then the exact body bytes: refused on `Content-Length` before any
- * byte is read, and counted again once read. Throws a {@link WebhookError} for each refusal.
+ * byte is read, and counted again once read. Throws a {@link WebhookError} for each refusal;
+ * answers at once when the body is already there, with a promise when it must be read.
  */
-export async function readBody(
+export function readBody(
   method: unknown,
   headers: HeadersInput,
   input: BodyInput | BodyReader | null | undefined,
   maxBodyBytes: number,
-): Promise<Uint8Array> {
+): Uint8Array | Promise<Uint8Array> {
   if (method !== 'POST' && (typeof method !== 'string' || method.toUpperCase() !== 'POST')) {
     throw new WebhookError(
       'method_not_allowed',
@@ -34,11 +35,20 @@ export async function readBody(
       `Content-Length ${declared} is over maxBodyBytes (${maxBodyBytes}).`,
     );
   }
-  let body: BodyInput;
-  if (typeof input === 'function') {
-    try {
-      body = await input(maxBodyBytes);
-    } catch (error) {
+  if (typeof input === 'function') return readFrom(input, maxBodyBytes);
+  return counted(input ?? '', maxBodyBytes);
+}
+
+function readFrom(input: BodyReader, maxBodyBytes: number): Promise<Uint8Array> {
+  let reading: Promise<BodyInput>;
+  try {
+    reading = Promise.resolve(input(maxBodyBytes));
+  } catch (error) {
+    reading = Promise.reject(error);
+  }
+  return reading.then(
+    (body) => counted(body, maxBodyBytes),
+    (error: unknown) => {
       if (isWebhookError(error)) throw error;
       const status =
         (error as { status?: unknown } | undefined)?.status ??
@@ -47,10 +57,11 @@ export async function readBody(
         throw new WebhookError('payload_too_large', `Body is over maxBodyBytes (${maxBodyBytes}).`);
       }
       throw new WebhookPayloadError(`Could not read the request body: ${describeError(error)}`);
-    }
-  } else {
-    body = input ?? '';
-  }
+    },
+  );
+}
+
+function counted(body: BodyInput, maxBodyBytes: number): Uint8Array {
   const bytes = toBytes(body);
   if (bytes.length > maxBodyBytes) {
     throw new WebhookError(

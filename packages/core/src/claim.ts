@@ -26,7 +26,17 @@ export type Claim = { owner: string; at: number } | 'completed' | 'in_progress';
  * `store_unavailable` error (503: the sender retries); a claim that lands after that is given
  * back at once, so it does not block the retries until its lease lapses.
  */
-export async function claim(leases: Leases, key: string, leaseMs: number): Promise<Claim> {
+export function claim(leases: Leases, key: string, leaseMs: number): Claim | Promise<Claim> {
+  if (!leases.acquiresNow()) return claimRemote(leases, key, leaseMs);
+  // The in-process MemoryStore answers at once; a full store is a store_unavailable error.
+  const owner = leases.owner();
+  const at = Date.now();
+  const found = leases.acquireLocal(key, owner, leaseMs);
+  if (found instanceof Error) throw found;
+  return found === 'acquired' ? { owner, at } : found;
+}
+
+async function claimRemote(leases: Leases, key: string, leaseMs: number): Promise<Claim> {
   const owner = leases.owner();
   const at = Date.now();
   const acquiring = leases.store.acquire(key, owner, leaseMs);

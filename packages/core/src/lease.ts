@@ -1,9 +1,9 @@
 import type { DeliveryContext } from './context.js';
 import { describeError, WebhookError } from './errors.js';
 import type { Log } from './log.js';
-import { MemoryStore } from './memory-store.js';
+import { acquireNow, completeNow, MemoryStore } from './memory-store.js';
 import type { ErrorPhase } from './options.js';
-import type { IdempotencyStore } from './store.js';
+import type { AcquireResult, IdempotencyStore } from './store.js';
 
 /** Lease settings, already checked (`leaseMs ≥ 4 × timeoutMs`). */
 export interface LeaseSettings {
@@ -16,7 +16,7 @@ export interface LeaseSettings {
 export type Report = (error: unknown, phase: ErrorPhase, key: string) => void;
 
 /** One claim held while its handler runs and until it is marked completed. */
-interface Held {
+export interface Held {
   key: string;
   owner: string;
   ctx: DeliveryContext<unknown>;
@@ -48,7 +48,8 @@ export function bounded<T>(run: () => Promise<T>, ms: number, what: string): Pro
 export class Leases {
   private readonly held = new Set<Held>();
   private timer: ReturnType<typeof setInterval> | undefined;
-  private readonly local: boolean;
+  /** The store is the library's own MemoryStore: called directly, without timeouts or promises. */
+  readonly local: boolean;
   private readonly renewAfter: number;
   private readonly nonce = crypto.randomUUID();
   private counter = 0;
@@ -75,6 +76,42 @@ export class Leases {
     return this.local
       ? run()
       : bounded(run, this.settings.timeoutMs, `Idempotency store did not answer ${what}`);
+  }
+
+  /**
+   * True when `acquire` can be answered at once: the local store, its `acquire` not replaced on
+   * the instance (by a spy or a wrapper, which must be called).
+   */
+  acquiresNow(): boolean {
+    return this.local && this.store.acquire === MemoryStore.prototype.acquire;
+  }
+
+  /** `acquire` on the local store, answered at once; a full store's error is returned. */
+  acquireLocal(key: string, owner: string, leaseMs: number): AcquireResult | Error {
+    return acquireNow(this.store as MemoryStore, key, owner, leaseMs);
+  }
+
+  /**
+   * Marks the claim completed: at once on the local store when it answers, else as
+   * {@link complete} does (with retries).
+   */
+  completeNow(held: Held): boolean | Promise<boolean> {
+    if (!this.local || this.store.complete !== MemoryStore.prototype.complete) {
+      return this.complete(held);
+    }
+    const done = completeNow(this.store as MemoryStore, held.key, held.owner, this.settings.ttlMs);
+    if (done instanceof Error) return this.complete(held);
+    this.drop(held);
+    if (!done) this.lateComplete(held.key);
+    return done;
+  }
+
+  private lateComplete(key: string): void {
+    this.log(
+      'warn',
+      `Handled ${key}, but another attempt claimed it after this one's lease lapsed; it may run twice.`,
+      { key },
+    );
   }
 
   /** A claim of `key` by `owner`, acquired at `since`; renewed only once {@link watch}ed. */
@@ -164,13 +201,7 @@ export class Leases {
           const done = await this.call('complete', () =>
             this.store.complete(key, owner, this.settings.ttlMs),
           );
-          if (!done) {
-            this.log(
-              'warn',
-              `Handled ${key}, but another attempt claimed it after this one's lease lapsed; it may run twice.`,
-              { key },
-            );
-          }
+          if (!done) this.lateComplete(key);
           return done;
         } catch (error) {
           this.report(error, 'complete', key);

@@ -24,6 +24,24 @@ const DONE: Promise<AcquireResult> = Promise.resolve('completed');
 const YES: Promise<boolean> = Promise.resolve(true);
 const NO: Promise<boolean> = Promise.resolve(false);
 
+/**
+ * `acquire` and `complete` of a MemoryStore, answered at once: the result, or the
+ * `store_unavailable` error (returned, not thrown) when only running claims are left. For the
+ * receiver only, which uses them when the store is a MemoryStore itself (not a subclass).
+ */
+export let acquireNow: (
+  store: MemoryStore,
+  key: string,
+  owner: string,
+  leaseMs: number,
+) => AcquireResult | Error;
+export let completeNow: (
+  store: MemoryStore,
+  key: string,
+  owner: string,
+  ttlMs: number,
+) => boolean | Error;
+
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
@@ -120,13 +138,27 @@ export class MemoryStore implements IdempotencyStore {
     return undefined;
   }
 
+  static {
+    // The receiver calls an unextended MemoryStore without promises (see `acquireNow`).
+    acquireNow = (store, key, owner, leaseMs) => store.#acquire(key, owner, leaseMs);
+    completeNow = (store, key, owner, ttlMs) => store.#complete(key, owner, ttlMs);
+  }
+
   acquire(key: string, owner: string, leaseMs: number): Promise<AcquireResult> {
+    const found = this.#acquire(key, owner, leaseMs);
+    if (found === 'acquired') return ACQUIRED;
+    if (found === 'completed') return DONE;
+    if (found === 'in_progress') return BUSY;
+    return Promise.reject(found);
+  }
+
+  #acquire(key: string, owner: string, leaseMs: number): AcquireResult | Error {
     const now = this.#now();
     const entry = this.#entries.get(key);
-    if (entry !== undefined && entry.expiresAt > now)
-      return entry.state === COMPLETED ? DONE : BUSY;
-    const refused = this.#insert(key, entry, IN_PROGRESS, owner, now + leaseMs, now);
-    return refused === undefined ? ACQUIRED : Promise.reject(refused);
+    if (entry !== undefined && entry.expiresAt > now) {
+      return entry.state === COMPLETED ? 'completed' : 'in_progress';
+    }
+    return this.#insert(key, entry, IN_PROGRESS, owner, now + leaseMs, now) ?? 'acquired';
   }
 
   /**
@@ -135,18 +167,22 @@ export class MemoryStore implements IdempotencyStore {
    * repeated complete by the owner that completed it.
    */
   complete(key: string, owner: string, ttlMs: number): Promise<boolean> {
+    const done = this.#complete(key, owner, ttlMs);
+    return done === true ? YES : done === false ? NO : Promise.reject(done);
+  }
+
+  #complete(key: string, owner: string, ttlMs: number): boolean | Error {
     const now = this.#now();
     const entry = this.#entries.get(key);
     if (entry !== undefined && entry.expiresAt > now) {
-      if (entry.owner !== owner) return NO;
+      if (entry.owner !== owner) return false;
       if (entry.state === IN_PROGRESS) {
         entry.state = COMPLETED;
         entry.expiresAt = now + ttlMs;
       }
-      return YES;
+      return true;
     }
-    const refused = this.#insert(key, entry, COMPLETED, owner, now + ttlMs, now);
-    return refused === undefined ? YES : Promise.reject(refused);
+    return this.#insert(key, entry, COMPLETED, owner, now + ttlMs, now) ?? true;
   }
 
   release(key: string, owner: string): Promise<boolean> {

@@ -1,6 +1,6 @@
-import { answerTable, type ReceiverResponse } from './answers.js';
+import { type AnswerCode, answerTable, type ReceiverResponse } from './answers.js';
 import { type BodyReader, readBody } from './body.js';
-import { claim, defaultKey, type KeyOf } from './claim.js';
+import { type Claim, claim, defaultKey, type KeyOf } from './claim.js';
 import { DeliveryContext } from './context.js';
 import { describeError, isWebhookError, WebhookPayloadError } from './errors.js';
 import { type HeadersInput, headerOf } from './headers.js';
@@ -15,9 +15,12 @@ import { type AnyHandler, Runner } from './runner.js';
 import { warnIfServerlessMemory } from './serverless.js';
 import { SIGNATURE_HEADER } from './signature.js';
 import { fieldsOf, settle, type Trace } from './trace.js';
-import { type BodyInput, createVerifier } from './verify.js';
+import { type BodyInput, createSyncVerifier } from './verify.js';
 
 export type { BodyReader } from './body.js';
+
+/** A pipeline step's answer code: at once, or once something had to wait. */
+type Step = AnswerCode | Promise<AnswerCode>;
 
 /** What an adapter hands to {@link Receiver.handle}. */
 export interface ReceiverRequest<R = unknown> {
@@ -92,7 +95,7 @@ export function createReceiver<M = Metadata, R = unknown>(
     }
   };
 
-  const verifier = createVerifier<M>(settings.secrets, {
+  const verifier = createSyncVerifier<M>(settings.secrets, {
     maxAgeMs: settings.maxAgeMs,
     maxClockSkewMs: settings.maxClockSkewMs,
     parseMetadata: options.parseMetadata,
@@ -111,18 +114,34 @@ export function createReceiver<M = Metadata, R = unknown>(
     report,
   });
 
-  /** The pipeline; resolves the answer code, or throws a {@link WebhookError} refusal. */
-  async function pipeline(request: ReceiverRequest<R>, trace: Trace) {
+  // The pipeline, step by step. Each step answers its code at once when nothing has to wait (a
+  // body already read, a synchronous HMAC, the in-process store, a handler that returns no
+  // promise), and a promise otherwise; a refusal is a WebhookError, thrown or rejected.
+
+  /** Method, size and body; then the signature. */
+  function pipeline(request: ReceiverRequest<R>, trace: Trace): Step {
+    const bytes = readBody(request.method, request.headers, request.body, maxBodyBytes);
+    if (bytes instanceof Promise) return bytes.then((read) => verified(request, trace, read));
+    return verified(request, trace, bytes);
+  }
+
+  /** Signature, payload and freshness; then routing. */
+  function verified(request: ReceiverRequest<R>, trace: Trace, bytes: Uint8Array): Step {
     const headers = request.headers;
-    const bytes = await readBody(request.method, headers, request.body, maxBodyBytes);
-    const payload = await verifier(bytes, headerOf(headers, SIGNATURE_HEADER));
-    const topic = topicOf(payload);
-    trace.payload = payload;
-    trace.topic = topic;
+    const payload = verifier(bytes, headerOf(headers, SIGNATURE_HEADER));
     if (deadLetters) {
       trace.bytes = bytes;
       trace.headers = headers;
     }
+    if (payload instanceof Promise) return payload.then((read) => routed(request, trace, read));
+    return routed(request, trace, payload);
+  }
+
+  /** The handler for the topic; then the claim of the delivery's key. */
+  function routed(request: ReceiverRequest<R>, trace: Trace, payload: Payload<M>): Step {
+    const topic = topicOf(payload);
+    trace.payload = payload;
+    trace.topic = topic;
 
     const handler = route(payload) as AnyHandler<M, R> | undefined;
     if (!handler) {
@@ -143,28 +162,54 @@ export function createReceiver<M = Metadata, R = unknown>(
 
     const key = leases ? (keyOf(payload, { topic, event: payload.event }) ?? '') : '';
     trace.key = key || undefined;
-    let owner: string | undefined;
-    let claimedAt: number | undefined;
-    if (leases && key) {
-      const claimed = await claim(leases, key, leaseMs);
-      if (claimed === 'completed') {
-        trace.message = `Duplicate delivery of ${key}: already handled, handler not called.`;
-        return 'duplicate';
-      }
-      if (claimed === 'in_progress') {
-        trace.message = `Delivery of ${key} is already being handled; answered 503 so the sender retries later.`;
-        return 'in_progress';
-      }
-      owner = claimed.owner;
-      claimedAt = claimed.at;
+    if (!leases || !key) return run(request, trace, payload, handler, key, undefined);
+    const claimed = claim(leases, key, leaseMs);
+    if (claimed instanceof Promise) {
+      return claimed.then((found) => afterClaim(request, trace, payload, handler, key, found));
     }
+    return afterClaim(request, trace, payload, handler, key, claimed);
+  }
 
-    const ctx = new DeliveryContext<R>(headers, request.request, key, topic, payload.event);
-    const work = runner.run(handler, payload, ctx, trace, owner, claimedAt);
+  function afterClaim(
+    request: ReceiverRequest<R>,
+    trace: Trace,
+    payload: Payload<M>,
+    handler: AnyHandler<M, R>,
+    key: string,
+    claimed: Claim,
+  ): Step {
+    if (claimed === 'completed') {
+      trace.message = `Duplicate delivery of ${key}: already handled, handler not called.`;
+      return 'duplicate';
+    }
+    if (claimed === 'in_progress') {
+      trace.message = `Delivery of ${key} is already being handled; answered 503 so the sender retries later.`;
+      return 'in_progress';
+    }
+    return run(request, trace, payload, handler, key, claimed);
+  }
+
+  /** The handler, now (`after-handler`) or in the background (`immediately`). */
+  function run(
+    request: ReceiverRequest<R>,
+    trace: Trace,
+    payload: Payload<M>,
+    handler: AnyHandler<M, R>,
+    key: string,
+    claimed: { owner: string; at: number } | undefined,
+  ): Step {
+    const ctx = new DeliveryContext<R>(
+      request.headers,
+      request.request,
+      key,
+      trace.topic,
+      payload.event,
+    );
+    const work = runner.run(handler, payload, ctx, trace, claimed?.owner, claimed?.at);
     if (respond === 'after-handler') return work;
     const keepAlive = request.waitUntil ?? settings.waitUntil;
     try {
-      keepAlive?.(work);
+      keepAlive?.(Promise.resolve(work));
     } catch (error) {
       trace.log(
         'warn',
@@ -174,45 +219,73 @@ export function createReceiver<M = Metadata, R = unknown>(
     return 'received';
   }
 
-  async function handle(request: ReceiverRequest<R>): Promise<ReceiverResponse> {
-    const trace: Trace = { code: 'received', log: logOf(request.logger) };
-    if (telemetry) {
-      try {
-        trace.probe = telemetry.start({ method: request.method });
-      } catch (error) {
-        trace.log('error', `telemetry start threw: ${describeError(error)}`);
-      }
+  /** Records a refusal or an unexpected error on the trace. */
+  function refused(trace: Trace, error: unknown): void {
+    trace.error = error;
+    if (isWebhookError(error) && error.code !== 'invalid_options') {
+      trace.code = error.code;
+      trace.message = error.message;
+    } else {
+      trace.code = 'internal_error';
+      trace.message = `Unexpected error: ${describeError(error)}`;
+      report(error, 'internal');
     }
-    try {
-      trace.code = await pipeline(request, trace);
-    } catch (error) {
-      trace.error = error;
-      if (isWebhookError(error) && error.code !== 'invalid_options') {
-        trace.code = error.code;
-        trace.message = error.message;
-      } else {
-        trace.code = 'internal_error';
-        trace.message = `Unexpected error: ${describeError(error)}`;
-        report(error, 'internal');
-      }
-    }
-    return settle(trace, answers, onDelivery);
   }
 
-  async function verify(
+  function handle(request: ReceiverRequest<R>): Promise<ReceiverResponse> {
+    const trace: Trace = { code: 'received', log: logOf(request.logger) };
+    try {
+      if (telemetry) {
+        try {
+          trace.probe = telemetry.start({ method: request.method });
+        } catch (error) {
+          trace.log('error', `telemetry start threw: ${describeError(error)}`);
+        }
+      }
+      let step: Step;
+      try {
+        step = pipeline(request, trace);
+      } catch (error) {
+        refused(trace, error);
+        return Promise.resolve(settle(trace, answers, onDelivery));
+      }
+      if (typeof step === 'string') {
+        trace.code = step;
+        return Promise.resolve(settle(trace, answers, onDelivery));
+      }
+      return step.then(
+        (code) => {
+          trace.code = code;
+          return settle(trace, answers, onDelivery);
+        },
+        (error: unknown) => {
+          refused(trace, error);
+          return settle(trace, answers, onDelivery);
+        },
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  function verify(
     body: BodyInput,
     signatureOrHeaders: HeadersInput | string | null | undefined,
   ): Promise<Payload<M>> {
-    const signature =
-      typeof signatureOrHeaders === 'string' || signatureOrHeaders == null
-        ? signatureOrHeaders
-        : headerOf(signatureOrHeaders, SIGNATURE_HEADER);
-    if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
-      throw new WebhookPayloadError(
-        'The body must be the raw bytes (Uint8Array/Buffer) or a string.',
-      );
+    try {
+      const signature =
+        typeof signatureOrHeaders === 'string' || signatureOrHeaders == null
+          ? signatureOrHeaders
+          : headerOf(signatureOrHeaders, SIGNATURE_HEADER);
+      if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+        throw new WebhookPayloadError(
+          'The body must be the raw bytes (Uint8Array/Buffer) or a string.',
+        );
+      }
+      return Promise.resolve(verifier(body, signature));
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return verifier(body, signature);
   }
 
   const { secrets: _secrets, store: _store, handlers: _handlers, ...resolved } = settings;

@@ -3,7 +3,7 @@ import { defaultKey } from './claim.js';
 import type { DeliveryContext } from './context.js';
 import { type DeadLetterSink, keptHeaders } from './dead-letters.js';
 import { describeError } from './errors.js';
-import { bounded, type Leases } from './lease.js';
+import { bounded, type Held, type Leases } from './lease.js';
 import type { Payload } from './model.js';
 import type { ErrorPhase } from './options.js';
 import { fieldsOf, type Trace } from './trace.js';
@@ -40,56 +40,101 @@ export class Runner<M, R> {
 
   constructor(private readonly settings: RunnerSettings) {}
 
-  /** Resolves the answer code; never rejects. */
-  async run(
+  /**
+   * Runs the handler and answers its code: at once when the handler returns no promise and
+   * nothing else has to wait (no remote store, no dead-letter sink), else as a promise. Never
+   * throws; the promise never rejects.
+   */
+  run(
     handler: AnyHandler<M, R>,
     payload: Payload<M>,
     ctx: DeliveryContext<R>,
     trace: Trace,
     owner?: string,
     claimedAt?: number,
-  ): Promise<AnswerCode> {
-    const { leases, deadLetters } = this.settings;
+  ): AnswerCode | Promise<AnswerCode> {
+    const leases = this.settings.leases;
     this.running += 1;
     const started = Date.now();
-    const key = ctx.key;
     const held =
       leases && owner
-        ? leases.hold(key, owner, ctx as DeliveryContext<unknown>, claimedAt ?? started)
+        ? leases.hold(ctx.key, owner, ctx as DeliveryContext<unknown>, claimedAt ?? started)
         : undefined;
+    let result: unknown;
     try {
       const probe = trace.probe;
-      const result = probe
-        ? probe.handler(() => handler(payload, ctx), { topic: trace.topic, key })
+      result = probe
+        ? probe.handler(() => handler(payload, ctx), { topic: trace.topic, key: ctx.key })
         : handler(payload, ctx);
-      if (isThenable(result)) {
-        if (held) leases?.watch(held);
-        await result;
-      }
     } catch (error) {
-      if (held) leases?.drop(held);
-      trace.error = error;
-      trace.log(
-        'error',
-        `Handler for ${key || payload.object} (${trace.topic}) threw; ${owner ? 'the key is released so ' : ''}the sender's retry runs it again. ${describeError(error)}`,
-        fieldsOf(trace),
-      );
-      this.settings.report(error, 'handler', key, payload as Payload<never>);
-      if (leases && owner) await leases.release(key, owner);
-      if (deadLetters) await this.keep(deadLetters, trace, payload, error);
-      return this.settled('handler_failed');
+      return this.failed(error, held, payload, ctx, trace, owner);
     }
+    if (!isThenable(result)) return this.finish(held, payload, ctx, trace, started);
+    if (held) leases?.watch(held);
+    return Promise.resolve(result).then(
+      () => this.finish(held, payload, ctx, trace, started),
+      (error: unknown) => this.failed(error, held, payload, ctx, trace, owner),
+    );
+  }
+
+  /** After the handler returned: complete the claim and clear any dead letter. */
+  private finish(
+    held: Held | undefined,
+    payload: Payload<M>,
+    ctx: DeliveryContext<R>,
+    trace: Trace,
+    started: number,
+  ): AnswerCode | Promise<AnswerCode> {
+    const { leases, deadLetters } = this.settings;
     trace.durationMs = Date.now() - started;
     if (held && ctx.lost) {
       leases?.drop(held);
       // Another attempt may own the delivery now: answer 500 so the sender retries; the retry is
       // a duplicate if the other attempt finished, else it runs.
-      trace.message = `Handler for ${key} returned after its lease was lost; answering 500 so the sender retries.`;
+      trace.message = `Handler for ${ctx.key} returned after its lease was lost; answering 500 so the sender retries.`;
       return this.settled('handler_failed');
     }
-    if (held) await leases?.complete(held);
-    if (deadLetters) await this.clear(deadLetters, trace, payload, key);
+    const completed = held && leases ? leases.completeNow(held) : undefined;
+    if (completed instanceof Promise || deadLetters) {
+      return this.finishLater(completed, deadLetters, payload, ctx, trace);
+    }
     return this.settled('received');
+  }
+
+  private async finishLater(
+    completed: boolean | Promise<boolean> | undefined,
+    deadLetters: DeadLetterSink | undefined,
+    payload: Payload<M>,
+    ctx: DeliveryContext<R>,
+    trace: Trace,
+  ): Promise<AnswerCode> {
+    await completed;
+    if (deadLetters) await this.clear(deadLetters, trace, payload, ctx.key);
+    return this.settled('received');
+  }
+
+  /** The handler threw: release the claim so the retry runs it, and keep a dead letter. */
+  private async failed(
+    error: unknown,
+    held: Held | undefined,
+    payload: Payload<M>,
+    ctx: DeliveryContext<R>,
+    trace: Trace,
+    owner: string | undefined,
+  ): Promise<AnswerCode> {
+    const { leases, deadLetters } = this.settings;
+    const key = ctx.key;
+    if (held) leases?.drop(held);
+    trace.error = error;
+    trace.log(
+      'error',
+      `Handler for ${key || payload.object} (${trace.topic}) threw; ${owner ? 'the key is released so ' : ''}the sender's retry runs it again. ${describeError(error)}`,
+      fieldsOf(trace),
+    );
+    this.settings.report(error, 'handler', key, payload as Payload<never>);
+    if (leases && owner) await leases.release(key, owner);
+    if (deadLetters) await this.keep(deadLetters, trace, payload, error);
+    return this.settled('handler_failed');
   }
 
   /** Resolves when nothing runs any more. */
