@@ -68,6 +68,8 @@ export class MemoryStore implements IdempotencyStore {
   readonly #entries = new Map<string, Entry>();
   readonly #maxEntries: number;
   readonly #now: () => number;
+  /** No entry expires before this: the earliest expiry set since the last scan for expired keys. */
+  #earliest = Number.POSITIVE_INFINITY;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 10_000;
@@ -87,8 +89,14 @@ export class MemoryStore implements IdempotencyStore {
   #makeRoom(now: number): void {
     const entries = this.#entries;
     if (entries.size < this.#maxEntries) return;
-    for (const [key, entry] of entries) {
-      if (entry.expiresAt <= now) entries.delete(key);
+    // No key can have expired before the earliest expiry set since the last scan.
+    if (this.#earliest <= now) {
+      let earliest = Number.POSITIVE_INFINITY;
+      for (const [key, entry] of entries) {
+        if (entry.expiresAt <= now) entries.delete(key);
+        else if (entry.expiresAt < earliest) earliest = entry.expiresAt;
+      }
+      this.#earliest = earliest;
     }
     // Evict a batch (down to 90%), so a full store pays for one sweep per many inserts, not one
     // per insert. Map order is claim order: the first completed entries were claimed first.
@@ -127,6 +135,7 @@ export class MemoryStore implements IdempotencyStore {
     } catch (error) {
       return error as Error;
     }
+    if (expiresAt < this.#earliest) this.#earliest = expiresAt;
     if (entry === undefined) {
       this.#entries.set(key, new Entry(state, owner, expiresAt));
     } else {
@@ -179,6 +188,7 @@ export class MemoryStore implements IdempotencyStore {
       if (entry.state === IN_PROGRESS) {
         entry.state = COMPLETED;
         entry.expiresAt = now + ttlMs;
+        if (entry.expiresAt < this.#earliest) this.#earliest = entry.expiresAt;
       }
       return true;
     }
@@ -205,6 +215,7 @@ export class MemoryStore implements IdempotencyStore {
     const now = this.#now();
     if (entry.expiresAt <= now) return NO;
     entry.expiresAt = now + leaseMs;
+    if (entry.expiresAt < this.#earliest) this.#earliest = entry.expiresAt;
     return YES;
   }
 }

@@ -97,10 +97,9 @@ function readBody(request: Request, maxBytes: number, timeoutMs: number): Promis
     if (body.locked) return Promise.reject(new WebhookError('body_consumed', CONSUMED));
     reading = readStream(body, maxBytes);
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reading.catch(() => {});
+  // One promise and one timer: settled by whichever comes first, the body or the deadline.
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const timer = setTimeout(() => {
       reject(
         new WebhookError(
           'body_timeout',
@@ -108,8 +107,17 @@ function readBody(request: Request, maxBytes: number, timeoutMs: number): Promis
         ),
       );
     }, timeoutMs);
+    reading.then(
+      (body) => {
+        clearTimeout(timer);
+        resolve(body);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([reading, timeout]).finally(() => clearTimeout(timer));
 }
 
 const INTERNAL_ERROR = '{"error":"internal_error"}';
