@@ -19,7 +19,7 @@ export type KeyOf<M> = (
  * What claiming a key found: the owner token when it is ours now (and when the claim was sent:
  * the store's lease runs from no earlier than that), else why not.
  */
-export type Claim = { owner: string; at: number } | 'completed' | 'in_progress';
+export type Claim = { owner: string; at: number; record?: object } | 'completed' | 'in_progress';
 
 /**
  * Claims `key` for a fresh owner. A store that fails or does not answer within its timeout is a
@@ -33,7 +33,7 @@ export function claim(leases: Leases, key: string, leaseMs: number): Claim | Pro
   const at = Date.now();
   const found = leases.acquireLocal(key, owner, leaseMs);
   if (found instanceof Error) throw found;
-  return found === 'acquired' ? { owner, at } : found;
+  return typeof found === 'object' ? { owner, at, record: found } : found;
 }
 
 async function claimRemote(leases: Leases, key: string, leaseMs: number): Promise<Claim> {

@@ -23,6 +23,8 @@ export interface Held {
   /** When the last successful renewal was sent (the store's expiry is at least this + leaseMs). */
   renewedAt: number;
   renewing: boolean;
+  /** The local store's record of the claim, if it made one. */
+  record: object | undefined;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -87,7 +89,11 @@ export class Leases {
   }
 
   /** `acquire` on the local store, answered at once; a full store's error is returned. */
-  acquireLocal(key: string, owner: string, leaseMs: number): AcquireResult | Error {
+  acquireLocal(
+    key: string,
+    owner: string,
+    leaseMs: number,
+  ): object | Exclude<AcquireResult, 'acquired'> | Error {
     return acquireNow(this.store as MemoryStore, key, owner, leaseMs);
   }
 
@@ -99,7 +105,13 @@ export class Leases {
     if (!this.local || this.store.complete !== MemoryStore.prototype.complete) {
       return this.complete(held);
     }
-    const done = completeNow(this.store as MemoryStore, held.key, held.owner, this.settings.ttlMs);
+    const done = completeNow(
+      this.store as MemoryStore,
+      held.key,
+      held.owner,
+      this.settings.ttlMs,
+      held.record,
+    );
     if (done instanceof Error) return this.complete(held);
     this.drop(held);
     if (!done) this.lateComplete(held.key);
@@ -115,8 +127,14 @@ export class Leases {
   }
 
   /** A claim of `key` by `owner`, acquired at `since`; renewed only once {@link watch}ed. */
-  hold(key: string, owner: string, ctx: DeliveryContext<unknown>, since: number): Held {
-    return { key, owner, ctx, renewedAt: since, renewing: false };
+  hold(
+    key: string,
+    owner: string,
+    ctx: DeliveryContext<unknown>,
+    since: number,
+    record?: object,
+  ): Held {
+    return { key, owner, ctx, renewedAt: since, renewing: false, record };
   }
 
   /**

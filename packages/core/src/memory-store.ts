@@ -26,21 +26,27 @@ const NO: Promise<boolean> = Promise.resolve(false);
 
 /**
  * `acquire` and `complete` of a MemoryStore, answered at once: the result, or the
- * `store_unavailable` error (returned, not thrown) when only running claims are left. For the
- * receiver only, which uses them when the store is a MemoryStore itself (not a subclass).
+ * `store_unavailable` error (returned, not thrown) when only running claims are left. A claim
+ * answers its record (an opaque object), which `completeNow` takes back to complete it without a
+ * second lookup. For the receiver only, which uses them when the store is a MemoryStore itself
+ * (not a subclass).
  */
 export let acquireNow: (
   store: MemoryStore,
   key: string,
   owner: string,
   leaseMs: number,
-) => AcquireResult | Error;
+) => object | Busy | Error;
 export let completeNow: (
   store: MemoryStore,
   key: string,
   owner: string,
   ttlMs: number,
+  claimed: unknown,
 ) => boolean | Error;
+
+/** Why a key could not be claimed. */
+type Busy = Exclude<AcquireResult, 'acquired'>;
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -127,8 +133,8 @@ export class MemoryStore implements IdempotencyStore {
     owner: string,
     expiresAt: number,
     now: number,
-  ): Error | undefined {
-    const entry = lapsed;
+  ): Entry | Error {
+    let entry = lapsed;
     if (entry !== undefined) this.#entries.delete(key);
     try {
       this.#makeRoom(now);
@@ -137,37 +143,50 @@ export class MemoryStore implements IdempotencyStore {
     }
     if (expiresAt < this.#earliest) this.#earliest = expiresAt;
     if (entry === undefined) {
-      this.#entries.set(key, new Entry(state, owner, expiresAt));
+      entry = new Entry(state, owner, expiresAt);
     } else {
       entry.state = state;
       entry.owner = owner;
       entry.expiresAt = expiresAt;
-      this.#entries.set(key, entry);
     }
-    return undefined;
+    this.#entries.set(key, entry);
+    return entry;
   }
 
   static {
     // The receiver calls an unextended MemoryStore without promises (see `acquireNow`).
     acquireNow = (store, key, owner, leaseMs) => store.#acquire(key, owner, leaseMs);
-    completeNow = (store, key, owner, ttlMs) => store.#complete(key, owner, ttlMs);
+    completeNow = (store, key, owner, ttlMs, claimed) => {
+      // The record the claim made, if it is still this owner's running claim: no lookup.
+      if (claimed instanceof Entry && claimed.state === IN_PROGRESS && claimed.owner === owner) {
+        const now = store.#now();
+        if (claimed.expiresAt > now) {
+          claimed.state = COMPLETED;
+          claimed.expiresAt = now + ttlMs;
+          if (claimed.expiresAt < store.#earliest) store.#earliest = claimed.expiresAt;
+          return true;
+        }
+      }
+      return store.#complete(key, owner, ttlMs);
+    };
   }
 
   acquire(key: string, owner: string, leaseMs: number): Promise<AcquireResult> {
     const found = this.#acquire(key, owner, leaseMs);
-    if (found === 'acquired') return ACQUIRED;
+    if (found instanceof Entry) return ACQUIRED;
     if (found === 'completed') return DONE;
     if (found === 'in_progress') return BUSY;
     return Promise.reject(found);
   }
 
-  #acquire(key: string, owner: string, leaseMs: number): AcquireResult | Error {
+  /** The new record when `key` was claimed, else why not. */
+  #acquire(key: string, owner: string, leaseMs: number): Entry | Busy | Error {
     const now = this.#now();
     const entry = this.#entries.get(key);
     if (entry !== undefined && entry.expiresAt > now) {
       return entry.state === COMPLETED ? 'completed' : 'in_progress';
     }
-    return this.#insert(key, entry, IN_PROGRESS, owner, now + leaseMs, now) ?? 'acquired';
+    return this.#insert(key, entry, IN_PROGRESS, owner, now + leaseMs, now);
   }
 
   /**
@@ -192,7 +211,8 @@ export class MemoryStore implements IdempotencyStore {
       }
       return true;
     }
-    return this.#insert(key, entry, COMPLETED, owner, now + ttlMs, now) ?? true;
+    const inserted = this.#insert(key, entry, COMPLETED, owner, now + ttlMs, now);
+    return inserted instanceof Error ? inserted : true;
   }
 
   release(key: string, owner: string): Promise<boolean> {

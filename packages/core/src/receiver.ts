@@ -196,7 +196,7 @@ export function createReceiver<M = Metadata, R = unknown>(
     payload: Payload<M>,
     handler: AnyHandler<M, R>,
     key: string,
-    claimed: { owner: string; at: number } | undefined,
+    claimed: Exclude<Claim, string> | undefined,
   ): Step {
     const ctx = new DeliveryContext<R>(
       request.headers,
@@ -205,7 +205,7 @@ export function createReceiver<M = Metadata, R = unknown>(
       trace.topic,
       payload.event,
     );
-    const work = runner.run(handler, payload, ctx, trace, claimed?.owner, claimed?.at);
+    const work = runner.run(handler, payload, ctx, trace, claimed);
     if (respond === 'after-handler') return work;
     const keepAlive = request.waitUntil ?? settings.waitUntil;
     try {

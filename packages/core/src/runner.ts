@@ -50,15 +50,21 @@ export class Runner<M, R> {
     payload: Payload<M>,
     ctx: DeliveryContext<R>,
     trace: Trace,
-    owner?: string,
-    claimedAt?: number,
+    claimed?: { owner: string; at: number; record?: object },
   ): AnswerCode | Promise<AnswerCode> {
     const leases = this.settings.leases;
     this.running += 1;
     const started = Date.now();
+    const owner = claimed?.owner;
     const held =
-      leases && owner
-        ? leases.hold(ctx.key, owner, ctx as DeliveryContext<unknown>, claimedAt ?? started)
+      leases && claimed
+        ? leases.hold(
+            ctx.key,
+            claimed.owner,
+            ctx as DeliveryContext<unknown>,
+            claimed.at,
+            claimed.record,
+          )
         : undefined;
     let result: unknown;
     try {
