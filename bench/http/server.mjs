@@ -1,6 +1,6 @@
 // One HTTP server for the HTTP section, in its own process: `FRAMEWORK` (express, fastify, koa,
 // web) and `VARIANT` (ours: the adapter; hand: a hand-written route in the same framework doing
-// raw body + HMAC + JSON.parse + a bounded Map of event ids + 200 with the same JSON body).
+// raw body + HMAC + JSON.parse + a bounded Set of event ids + 200 with the same JSON body).
 // Tells the parent its port, then answers `stats` with how many deliveries ran and its CPU time.
 import { createReceiver } from '@ittybit-webhooks/core';
 import { SECRET } from '../lib/deliveries.mjs';

@@ -1,5 +1,5 @@
 // 5. Memory: heap kept by the MemoryStore per 10,000 keys (after a full GC), from deliveries run
-//    through handle(), against the hand-written bounded Map of event ids; and the bound: 50,000
+//    through handle(), against the hand-written bounded Set of event ids; and the bound: 50,000
 //    distinct deliveries leave at most maxEntries (10,000) keys.
 import { getHeapStatistics } from 'node:v8';
 import { createReceiver, MemoryStore } from '@ittybit-webhooks/core';
@@ -73,10 +73,10 @@ section(async () => {
   };
   const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
   console.log(
-    `   MemoryStore      ${mb(result.memoryStore.per10k)} per 10,000 keys (${(result.memoryStore.per10k / 10_000).toFixed(0)} B/key); hand-written Map ${mb(result.handMap.per10k)} (${result.ratio.toFixed(2)}×)`,
+    `   MemoryStore      ${mb(result.memoryStore.per10k)} per 10,000 keys (${(result.memoryStore.per10k / 10_000).toFixed(0)} B/key); hand-written Set ${mb(result.handMap.per10k)} (${result.ratio.toFixed(2)}×)`,
   );
   console.log(
-    `   after ${MANY.toLocaleString('en-US')} deliveries: MemoryStore ${result.memoryStoreMany.keys} keys, ${mb(result.memoryStoreMany.bytes)}; Map ${result.handMapMany.keys} keys, ${mb(result.handMapMany.bytes)}`,
+    `   after ${MANY.toLocaleString('en-US')} deliveries: MemoryStore ${result.memoryStoreMany.keys} keys, ${mb(result.memoryStoreMany.bytes)}; Set ${result.handMapMany.keys} keys, ${mb(result.handMapMany.bytes)}`,
   );
   return result;
 });

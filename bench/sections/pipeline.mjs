@@ -1,6 +1,6 @@
 // 1. The pipeline: receiver.handle() against the hand-written floor, in one process, interleaved.
 //    dedup off       vs  createHmac + timingSafeEqual + JSON.parse
-//    MemoryStore     vs  the same + a bounded Map of event ids
+//    MemoryStore     vs  the same + a bounded Set of event ids
 // Then JS heap allocated per delivery, GC pause per delivery, and heap kept after a full GC.
 import { createReceiver } from '@ittybit-webhooks/core';
 import { deliveryPool, nodeHeaders, SECRET } from '../lib/deliveries.mjs';
@@ -9,7 +9,7 @@ import { allocation, compare, loadAverage, QUICK } from '../lib/measure.mjs';
 import { ratio, section, us } from '../lib/section.mjs';
 
 const BYTES = 1024;
-// Three times the MemoryStore's and the Map's 10,000 keys: a delivery that comes round again was
+// Three times the MemoryStore's and the Set's 10,000 keys: a delivery that comes round again was
 // dropped from both long before, so every call is a fresh delivery (checked below).
 const POOL = QUICK ? 12_000 : 30_000;
 const CALLS = QUICK ? 1_000 : 20_000;
@@ -58,7 +58,7 @@ section(async () => {
   const cases = [];
   for (const [name, ours, theirs, floorName] of [
     ['handle(), dedup off', handle(off), floorOff, 'createHmac + timingSafeEqual + JSON.parse'],
-    ['handle(), MemoryStore', handle(memory), floorMap, 'the same + a Map of event ids'],
+    ['handle(), MemoryStore', handle(memory), floorMap, 'the same + a bounded Set of event ids'],
   ]) {
     const result = await compare(ours, theirs, { calls: CALLS, pairs: PAIRS });
     cases.push({ name, floor: floorName, ...result });
@@ -66,7 +66,7 @@ section(async () => {
       `   ${name.padEnd(24)} ${us(result.oursUs).padStart(10)} vs ${us(result.theirsUs).padStart(10)}  ${ratio(result.ratio)}`,
     );
   }
-  // Every call of the MemoryStore case and of the Map floor was a fresh delivery.
+  // Every call of the MemoryStore case and of the Set floor was a fresh delivery.
   const memoryCalls = cases[1].calls;
   const freshOk =
     counts.memory === memoryCalls.ours && floorMap.hand.fresh() === memoryCalls.theirs;
