@@ -35,7 +35,8 @@ export type FailedDelivery = Omit<DeadLetter, 'attempts' | 'firstFailedAt' | 'la
 
 /**
  * Where dead letters are kept. `put` adds a failed attempt (counting attempts per key), `clear`
- * forgets a key once an attempt succeeded; `list` and `get` serve the CLI and dashboards.
+ * forgets a key once an attempt succeeded; `list` (newest last failure first, up to `limit`) and
+ * `get` serve the CLI and dashboards.
  */
 export interface DeadLetterSink {
   put(failed: FailedDelivery): Promise<void>;
@@ -93,7 +94,15 @@ export class MemoryDeadLetters implements DeadLetterSink {
   }
 
   async list(options: { limit?: number } = {}): Promise<DeadLetter[]> {
-    return [...this.letters.values()].slice(0, options.limit ?? 100);
+    // Map order is the order of last failure (put moves a key to the end): newest first, like
+    // the Redis and PostgreSQL sinks.
+    const limit = options.limit ?? 100;
+    const newest: DeadLetter[] = [];
+    const all = [...this.letters.values()];
+    for (let i = all.length - 1; i >= 0 && newest.length < limit; i--) {
+      newest.push(all[i] as DeadLetter);
+    }
+    return newest;
   }
 
   async get(key: string): Promise<DeadLetter | undefined> {

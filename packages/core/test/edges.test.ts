@@ -180,8 +180,11 @@ describe('MemoryDeadLetters', () => {
     for (const key of ['a', 'b', 'c']) {
       await letters.put({ key, body: new Uint8Array(), headers: {}, error: 'x', failedAt: 1 });
     }
+    // Newest failure first, as the Redis and PostgreSQL sinks list them.
+    expect((await letters.list()).map((l) => l.key)).toEqual(['c', 'b']);
+    expect((await letters.list({ limit: 1 })).map((l) => l.key)).toEqual(['c']);
+    await letters.put({ key: 'b', body: new Uint8Array(), headers: {}, error: 'x', failedAt: 2 });
     expect((await letters.list()).map((l) => l.key)).toEqual(['b', 'c']);
-    expect((await letters.list({ limit: 1 })).map((l) => l.key)).toEqual(['b']);
     await letters.clear('b');
     expect(await letters.get('b')).toBeUndefined();
     expect(letters.size).toBe(1);
