@@ -80,7 +80,7 @@ section(async () => {
   const allocs = [];
   for (const [name, make] of [
     ['floor', () => floor(false)],
-    ['floor + Map', () => floor(true)],
+    ['floor + Set', () => floor(true)],
     ['handle(), dedup off', () => handle(receiver('off', false))],
     ['handle(), MemoryStore', () => handle(receiver('memory'))],
   ]) {

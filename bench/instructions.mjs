@@ -1,0 +1,181 @@
+// npm run bench:instructions: the same comparisons as `npm run bench`, counted in instructions
+// rather than CPU time. On a shared machine CPU time moves by more than the targets' margins from
+// one minute to the next; an instruction count does not. Each case runs under
+// `valgrind --tool=callgrind` with `node --predictable` (compilation and GC on the main thread, so
+// they are counted too), warms up, zeroes the counters, runs a fixed number of deliveries and
+// reads the total. Needs valgrind (Debian: `apt-get install valgrind`); takes about 10 minutes.
+//
+//   BENCH_INSTR=pipeline,http   only these parts (default both)
+//   BENCH_INSTR_N=2000          deliveries counted per case (HTTP; the pipeline counts 5× as many)
+//
+// What it does not see: cache misses and memory stalls (a bigger store costs more time than its
+// instructions say). Read it next to the CPU-time tables, not instead of them.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deliveryPool } from './lib/deliveries.mjs';
+
+const PARTS = (process.env.BENCH_INSTR ?? 'pipeline,http').split(',');
+const N = Number(process.env.BENCH_INSTR_N ?? 2000);
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+
+try {
+  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+} catch {
+  console.error('bench:instructions needs valgrind (Debian: apt-get install valgrind).');
+  process.exit(1);
+}
+
+/**
+ * Starts `script` under callgrind (counting off until zeroed), hands it to `drive`, and answers
+ * the instructions counted between `zero()` and `dump()`.
+ */
+async function counted(script, env, drive) {
+  const dir = mkdtempSync(join(tmpdir(), 'ittybit-instr-'));
+  const child = spawn(
+    'valgrind',
+    [
+      '-q',
+      '--tool=callgrind',
+      `--callgrind-out-file=${join(dir, 'cg.out')}`,
+      process.execPath,
+      '--predictable',
+      script,
+    ],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+  );
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const control = (flag) =>
+    execFileSync('callgrind_control', [flag, String(child.pid)], { stdio: 'ignore' });
+  try {
+    await drive(child, {
+      zero: () => control('-z'),
+      dump: () => control('-d'),
+    });
+    let total = 0;
+    for (const file of readdirSync(dir)) {
+      if (file === 'cg.out') continue; // the part before the counters were zeroed
+      const match = readFileSync(join(dir, file), 'utf8').match(/^(?:summary|totals): (\d+)/m);
+      if (match) total += Number(match[1]);
+    }
+    return total;
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Instructions per call of one pipeline case (see bench/lib/instructions-loop.mjs). */
+async function pipelineCase(name, calls) {
+  const total = await counted(
+    here('./lib/instructions-loop.mjs'),
+    { INSTR_CASE: name, INSTR_CALLS: String(calls) },
+    (child, { zero, dump }) =>
+      new Promise((resolve, reject) => {
+        child.on('message', (message) => {
+          if (message === 'warm') {
+            zero();
+            child.send('go');
+          } else if (message === 'done') {
+            dump();
+            resolve();
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+      }),
+  );
+  return total / calls;
+}
+
+/** Instructions per request of one HTTP server (bench/http/server.mjs), 4 connections. */
+async function httpCase(framework, variant, warm, n) {
+  const pool = deliveryPool(warm + n, 1024);
+  const total = await counted(
+    here('./http/server.mjs'),
+    { FRAMEWORK: framework, VARIANT: variant, NODE_ENV: 'production' },
+    async (child, { zero, dump }) => {
+      const { port } = await new Promise((resolve) => child.once('message', resolve));
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+      let next = 0;
+      const post = () =>
+        new Promise((resolve, reject) => {
+          const k = next++;
+          const req = http.request(
+            {
+              host: '127.0.0.1',
+              port,
+              path: '/webhooks/ittybit',
+              method: 'POST',
+              agent,
+              headers: {
+                'content-type': 'application/json',
+                'ittybit-signature': pool.signatures[k],
+                'content-length': pool.bodies[k].length,
+              },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () =>
+                res.statusCode === 200 ? resolve() : reject(new Error(`${res.statusCode}`)),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.end(pool.bodies[k]);
+        });
+      const send = async (count) => {
+        let left = count;
+        await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            while (left-- > 0) await post();
+          }),
+        );
+      };
+      await send(warm);
+      zero();
+      await send(n);
+      dump();
+      agent.destroy();
+    },
+  );
+  return total / n;
+}
+
+const k = (x) => `${(x / 1000).toFixed(1)}k`;
+
+if (PARTS.includes('pipeline')) {
+  const calls = N * 5;
+  console.log(`Pipeline, instructions per 1 KB delivery (${calls} counted after as many warm-up)`);
+  const floor = await pipelineCase('floor', calls);
+  const floorSet = await pipelineCase('floorSet', calls);
+  for (const [name, label, base, baseLabel] of [
+    ['verify', 'receiver.verify()', floor, 'floor'],
+    ['off', 'handle(), dedup off', floor, 'floor'],
+    ['memory', 'handle(), MemoryStore', floorSet, 'floor + Set'],
+  ]) {
+    const ours = await pipelineCase(name, calls);
+    console.log(
+      `   ${label.padEnd(24)} ${k(ours).padStart(8)} vs ${baseLabel.padEnd(12)} ${k(base).padStart(8)}  ${(ours / base).toFixed(2)}×`,
+    );
+  }
+}
+
+if (PARTS.includes('http')) {
+  const warm = N * 6;
+  console.log(
+    `HTTP, instructions per request of the server (${N} counted after ${warm} warm-up; 4 connections)`,
+  );
+  for (const framework of ['express', 'fastify', 'koa', 'web']) {
+    const [ours, hand] = await Promise.all([
+      httpCase(framework, 'ours', warm, N),
+      httpCase(framework, 'hand', warm, N),
+    ]);
+    console.log(
+      `   ${framework.padEnd(8)} ours ${k(ours).padStart(8)}  hand-written ${k(hand).padStart(8)}  ${(ours / hand).toFixed(2)}×`,
+    );
+  }
+}
