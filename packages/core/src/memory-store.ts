@@ -141,34 +141,28 @@ export class MemoryStore implements IdempotencyStore {
     } catch (error) {
       return error as Error;
     }
-    if (expiresAt < this.#earliest) this.#earliest = expiresAt;
     if (entry === undefined) {
       entry = new Entry(state, owner, expiresAt);
     } else {
       entry.state = state;
       entry.owner = owner;
-      entry.expiresAt = expiresAt;
     }
+    this.#expire(entry, expiresAt);
     this.#entries.set(key, entry);
     return entry;
+  }
+
+  /** Sets a record's expiry, keeping `#earliest` a bound below every expiry. */
+  #expire(entry: Entry, at: number): void {
+    entry.expiresAt = at;
+    if (at < this.#earliest) this.#earliest = at;
   }
 
   static {
     // The receiver calls an unextended MemoryStore without promises (see `acquireNow`).
     acquireNow = (store, key, owner, leaseMs) => store.#acquire(key, owner, leaseMs);
-    completeNow = (store, key, owner, ttlMs, claimed) => {
-      // The record the claim made, if it is still this owner's running claim: no lookup.
-      if (claimed instanceof Entry && claimed.state === IN_PROGRESS && claimed.owner === owner) {
-        const now = store.#now();
-        if (claimed.expiresAt > now) {
-          claimed.state = COMPLETED;
-          claimed.expiresAt = now + ttlMs;
-          if (claimed.expiresAt < store.#earliest) store.#earliest = claimed.expiresAt;
-          return true;
-        }
-      }
-      return store.#complete(key, owner, ttlMs);
-    };
+    completeNow = (store, key, owner, ttlMs, claimed) =>
+      store.#complete(key, owner, ttlMs, claimed instanceof Entry ? claimed : undefined);
   }
 
   acquire(key: string, owner: string, leaseMs: number): Promise<AcquireResult> {
@@ -199,15 +193,19 @@ export class MemoryStore implements IdempotencyStore {
     return done === true ? YES : done === false ? NO : Promise.reject(done);
   }
 
-  #complete(key: string, owner: string, ttlMs: number): boolean | Error {
+  /** `claimed`: the record a claim made, used without a lookup while it is still the owner's. */
+  #complete(key: string, owner: string, ttlMs: number, claimed?: Entry): boolean | Error {
     const now = this.#now();
-    const entry = this.#entries.get(key);
+    // A running, unexpired claim is never evicted nor replaced: it is still the key's record.
+    const entry =
+      claimed?.state === IN_PROGRESS && claimed.owner === owner && claimed.expiresAt > now
+        ? claimed
+        : this.#entries.get(key);
     if (entry !== undefined && entry.expiresAt > now) {
       if (entry.owner !== owner) return false;
       if (entry.state === IN_PROGRESS) {
         entry.state = COMPLETED;
-        entry.expiresAt = now + ttlMs;
-        if (entry.expiresAt < this.#earliest) this.#earliest = entry.expiresAt;
+        this.#expire(entry, now + ttlMs);
       }
       return true;
     }
@@ -234,8 +232,7 @@ export class MemoryStore implements IdempotencyStore {
     if (entry === undefined || entry.state !== IN_PROGRESS || entry.owner !== owner) return NO;
     const now = this.#now();
     if (entry.expiresAt <= now) return NO;
-    entry.expiresAt = now + leaseMs;
-    if (entry.expiresAt < this.#earliest) this.#earliest = entry.expiresAt;
+    this.#expire(entry, now + leaseMs);
     return YES;
   }
 }
