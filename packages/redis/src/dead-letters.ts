@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import {
   type DeadLetter,
   type DeadLetterSink,
   type FailedDelivery,
   WebhookError,
 } from '@ittybit-webhooks/core';
-import type { IoredisLikeClient, NodeRedisLikeClient, RedisClientLike } from './index.js';
+import type { RedisClientLike } from './index.js';
+import { type Evaluate, evaluator, script } from './scripts.js';
 
 /** Options of {@link RedisDeadLetters}. */
 export interface RedisDeadLettersOptions {
@@ -24,16 +24,6 @@ export interface RedisDeadLettersOptions {
 // last failure, for listing newest first) and `<prefix>{letters}:<key>` a hash per letter. The
 // `{letters}` hash tag puts the index and every letter in one Cluster slot, so a script may
 // touch a letter and the index together. Every script names all the keys it touches.
-
-interface Script {
-  source: string;
-  sha: string;
-}
-
-const script = (source: string): Script => ({
-  source,
-  sha: createHash('sha1').update(source).digest('hex'),
-});
 
 /**
  * KEYS: letter, index. ARGV: key, body (base64), headers (JSON), topic, eventId, id, error,
@@ -69,48 +59,6 @@ const DROP = script(`for i, key in ipairs(ARGV) do
   redis.call('DEL', KEYS[i + 1])
 end
 return #ARGV`);
-
-type Evaluate = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
-
-function noScript(error: unknown): boolean {
-  return (
-    typeof (error as { message?: unknown })?.message === 'string' &&
-    (error as Error).message.startsWith('NOSCRIPT')
-  );
-}
-
-/** One EVALSHA; on NOSCRIPT, one EVAL, which also caches the script for the next EVALSHA. */
-function evaluator(client: RedisClientLike): Evaluate {
-  const c = client as { eval?: unknown; evalsha?: unknown; evalSha?: unknown; EVAL?: unknown };
-  const nodeRedis = typeof c?.EVAL === 'function';
-  if (typeof c?.eval !== 'function' || typeof (nodeRedis ? c.evalSha : c.evalsha) !== 'function') {
-    throw new WebhookError(
-      'invalid_options',
-      'RedisDeadLetters: `client` must be an ioredis or node-redis client (with `eval` and `evalsha`, or `eval` and `evalSha`), e.g. new RedisDeadLetters({ client: new Redis(process.env.REDIS_URL) }).',
-    );
-  }
-  if (nodeRedis) {
-    const node = client as NodeRedisLikeClient;
-    return async (script, keys, args) => {
-      const options = { keys, arguments: args };
-      try {
-        return await node.evalSha(script.sha, options);
-      } catch (error) {
-        if (!noScript(error)) throw error;
-        return node.eval(script.source, options);
-      }
-    };
-  }
-  const io = client as IoredisLikeClient;
-  return async (script, keys, args) => {
-    try {
-      return await io.evalsha(script.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!noScript(error)) throw error;
-      return io.eval(script.source, keys.length, ...keys, ...args);
-    }
-  };
-}
 
 function text(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -179,7 +127,7 @@ export class RedisDeadLetters implements DeadLetterSink {
 
   /** Wraps a connected client; the sink never connects, quits or configures it. */
   constructor(options: RedisDeadLettersOptions) {
-    this.#eval = evaluator(options?.client);
+    this.#eval = evaluator(options?.client, 'RedisDeadLetters');
     this.prefix = options.prefix ?? 'ittybit:dead:';
     if (typeof this.prefix !== 'string') {
       throw new WebhookError('invalid_options', 'RedisDeadLetters: `prefix` must be a string.');

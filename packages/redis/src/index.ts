@@ -8,8 +8,8 @@
  * createReceiver({ secret, onSucceeded, onFailed, idempotency: { store } });
  * ```
  */
-import { createHash } from 'node:crypto';
 import { type AcquireResult, type IdempotencyStore, WebhookError } from '@ittybit-webhooks/core';
+import { type Evaluate, evaluator, script } from './scripts.js';
 
 /** The part of an ioredis client (`Redis` or `Cluster`) this store uses. */
 export interface IoredisLikeClient {
@@ -41,16 +41,6 @@ export interface RedisStoreOptions {
 // touches exactly one key (KEYS[1]): Cluster-safe. Scripts answer integers so replies read the
 // same on RESP2, RESP3 and any type mapping. They are sent by SHA (EVALSHA); a server that does not
 // have one cached (restarted, failed over, SCRIPT FLUSH) answers NOSCRIPT and gets it once by EVAL.
-
-interface Script {
-  source: string;
-  sha: string;
-}
-
-const script = (source: string): Script => ({
-  source,
-  sha: createHash('sha1').update(source).digest('hex'),
-});
 
 /** ARGV: owner, leaseMs. Returns 1 acquired, 2 in progress, 3 completed. */
 const ACQUIRE = script(`local v = redis.call('GET', KEYS[1])
@@ -88,49 +78,6 @@ const EXTEND = script(`if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
 end
 return 0`);
 
-type Evaluate = (script: Script, key: string, args: string[]) => Promise<unknown>;
-
-/** The server does not have the script cached (restart, failover, SCRIPT FLUSH, eviction). */
-function noScript(error: unknown): boolean {
-  return (
-    typeof (error as { message?: unknown })?.message === 'string' &&
-    (error as Error).message.startsWith('NOSCRIPT')
-  );
-}
-
-/** One EVALSHA; on NOSCRIPT, one EVAL, which also caches the script for the next EVALSHA. */
-function evaluator(client: RedisClientLike): Evaluate {
-  const c = client as { eval?: unknown; evalsha?: unknown; evalSha?: unknown; EVAL?: unknown };
-  const nodeRedis = typeof c?.EVAL === 'function';
-  if (typeof c?.eval !== 'function' || typeof (nodeRedis ? c.evalSha : c.evalsha) !== 'function') {
-    throw new WebhookError(
-      'invalid_options',
-      'RedisStore: `client` must be an ioredis or node-redis client (with `eval` and `evalsha`, or `eval` and `evalSha`), e.g. new RedisStore({ client: new Redis(process.env.REDIS_URL) }).',
-    );
-  }
-  if (nodeRedis) {
-    const node = client as NodeRedisLikeClient;
-    return async (script, key, args) => {
-      const options = { keys: [key], arguments: args };
-      try {
-        return await node.evalSha(script.sha, options);
-      } catch (error) {
-        if (!noScript(error)) throw error;
-        return node.eval(script.source, options);
-      }
-    };
-  }
-  const io = client as IoredisLikeClient;
-  return async (script, key, args) => {
-    try {
-      return await io.evalsha(script.sha, 1, key, ...args);
-    } catch (error) {
-      if (!noScript(error)) throw error;
-      return io.eval(script.source, 1, key, ...args);
-    }
-  };
-}
-
 function milliseconds(name: string, value: number): string {
   if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
     throw new WebhookError(
@@ -158,7 +105,7 @@ export class RedisStore implements IdempotencyStore {
 
   /** Wraps a connected client; the store never connects, quits or configures it. */
   constructor(options: RedisStoreOptions) {
-    this.#eval = evaluator(options?.client);
+    this.#eval = evaluator(options?.client, 'RedisStore');
     this.prefix = options.prefix ?? 'ittybit:idem:';
     if (typeof this.prefix !== 'string') {
       throw new WebhookError('invalid_options', 'RedisStore: `prefix` must be a string.');
@@ -168,7 +115,7 @@ export class RedisStore implements IdempotencyStore {
   /** Claims `key` for `owner` for `leaseMs` if it is absent or its lease has lapsed. */
   async acquire(key: string, owner: string, leaseMs: number): Promise<AcquireResult> {
     const reply = Number(
-      await this.#eval(ACQUIRE, this.prefix + key, [owner, milliseconds('leaseMs', leaseMs)]),
+      await this.#eval(ACQUIRE, [this.prefix + key], [owner, milliseconds('leaseMs', leaseMs)]),
     );
     if (reply === 1) return 'acquired';
     if (reply === 2) return 'in_progress';
@@ -183,19 +130,19 @@ export class RedisStore implements IdempotencyStore {
    */
   async complete(key: string, owner: string, ttlMs: number): Promise<boolean> {
     return flag(
-      await this.#eval(COMPLETE, this.prefix + key, [owner, milliseconds('ttlMs', ttlMs)]),
+      await this.#eval(COMPLETE, [this.prefix + key], [owner, milliseconds('ttlMs', ttlMs)]),
     );
   }
 
   /** Deletes `key` if `owner` holds it in progress; never deletes a completed key. */
   async release(key: string, owner: string): Promise<boolean> {
-    return flag(await this.#eval(RELEASE, this.prefix + key, [owner]));
+    return flag(await this.#eval(RELEASE, [this.prefix + key], [owner]));
   }
 
   /** Renews `owner`'s lease to `leaseMs` from now; `false` when the lease was lost. */
   async extend(key: string, owner: string, leaseMs: number): Promise<boolean> {
     return flag(
-      await this.#eval(EXTEND, this.prefix + key, [owner, milliseconds('leaseMs', leaseMs)]),
+      await this.#eval(EXTEND, [this.prefix + key], [owner, milliseconds('leaseMs', leaseMs)]),
     );
   }
 }
