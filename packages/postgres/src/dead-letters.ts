@@ -5,26 +5,10 @@ import {
   WebhookError,
 } from '@ittybit-webhooks/core';
 import type { PgPoolLike } from './index.js';
+import { tableName } from './table.js';
 
 /** The default dead-letter table name. */
 export const DEFAULT_DEAD_LETTER_TABLE = 'ittybit_webhook_dead_letters';
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-/** `"schema"."table"` (or `"table"`) and the bare name, or a refusal naming the rule. */
-function tableName(table: string): { quoted: string; bare: string } {
-  const parts = typeof table === 'string' ? table.split('.') : [];
-  if (parts.length < 1 || parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
-    throw new WebhookError(
-      'invalid_options',
-      `Invalid table name ${JSON.stringify(table)}: use letters, digits and underscores (at most 63, not starting with a digit), optionally as schema.table.`,
-    );
-  }
-  return {
-    quoted: parts.map((part) => `"${part}"`).join('.'),
-    bare: parts[parts.length - 1] as string,
-  };
-}
 
 /**
  * The SQL that creates the dead-letter table (and its index by last failure) under the name

@@ -10,6 +10,7 @@
  * ```
  */
 import { type AcquireResult, type IdempotencyStore, WebhookError } from '@ittybit-webhooks/core';
+import { tableName } from './table.js';
 
 /** What a query answers: the part of `pg`'s `QueryResult` this package reads. */
 export interface QueryResultLike {
@@ -24,29 +25,6 @@ export interface PgPoolLike {
 
 /** The default table name. */
 export const DEFAULT_TABLE = 'ittybit_webhook_idempotency';
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-interface TableName {
-  /** `"schema"."table"` or `"table"`, safe to paste into SQL. */
-  quoted: string;
-  /** The bare table name, for naming its index. */
-  bare: string;
-}
-
-function tableName(table: string): TableName {
-  const parts = typeof table === 'string' ? table.split('.') : [];
-  if (parts.length < 1 || parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
-    throw new WebhookError(
-      'invalid_options',
-      `Invalid table name ${JSON.stringify(table)}: use letters, digits and underscores (at most 63, not starting with a digit), optionally as schema.table.`,
-    );
-  }
-  return {
-    quoted: parts.map((part) => `"${part}"`).join('.'),
-    bare: parts[parts.length - 1] as string,
-  };
-}
 
 /**
  * The SQL that creates the idempotency table (and its expiry index) under the name `table`, for
