@@ -7,11 +7,13 @@
 //
 //   BENCH_INSTR=pipeline,http   only these parts (default both)
 //   BENCH_INSTR_N=2000          deliveries counted per case (HTTP; the pipeline counts 5× as many)
+//   BENCH_INSTR_FRAMEWORKS=koa  only these HTTP servers (default express,fastify,koa,web)
+//   BENCH_INSTR_KEEP=dir        keep each case's callgrind dump in dir, for callgrind_annotate
 //
 // What it does not see: cache misses and memory stalls (a bigger store costs more time than its
 // instructions say). Read it next to the CPU-time tables, not instead of them.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +22,8 @@ import { deliveryPool } from './lib/deliveries.mjs';
 
 const PARTS = (process.env.BENCH_INSTR ?? 'pipeline,http').split(',');
 const N = Number(process.env.BENCH_INSTR_N ?? 2000);
+const FRAMEWORKS = (process.env.BENCH_INSTR_FRAMEWORKS ?? 'express,fastify,koa,web').split(',');
+const KEEP = process.env.BENCH_INSTR_KEEP;
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 
 try {
@@ -33,13 +37,15 @@ try {
  * Starts `script` under callgrind (counting off until zeroed), hands it to `drive`, and answers
  * the instructions counted between `zero()` and `dump()`.
  */
-async function counted(script, env, drive) {
+async function counted(script, env, drive, label) {
   const dir = mkdtempSync(join(tmpdir(), 'ittybit-instr-'));
   const child = spawn(
     'valgrind',
     [
       '-q',
       '--tool=callgrind',
+      // Names written out in full in every dump, so a kept dump reads on its own.
+      ...(KEEP ? ['--compress-strings=no', '--compress-pos=no'] : []),
       `--callgrind-out-file=${join(dir, 'cg.out')}`,
       process.execPath,
       '--predictable',
@@ -60,6 +66,10 @@ async function counted(script, env, drive) {
       if (file === 'cg.out') continue; // the part before the counters were zeroed
       const match = readFileSync(join(dir, file), 'utf8').match(/^(?:summary|totals): (\d+)/m);
       if (match) total += Number(match[1]);
+      if (KEEP) {
+        mkdirSync(KEEP, { recursive: true });
+        copyFileSync(join(dir, file), join(KEEP, `${label}.${file}`));
+      }
     }
     return total;
   } finally {
@@ -87,6 +97,7 @@ async function pipelineCase(name, calls) {
         });
         child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
       }),
+    name,
   );
   return total / calls;
 }
@@ -141,6 +152,7 @@ async function httpCase(framework, variant, warm, n) {
       dump();
       agent.destroy();
     },
+    `${framework}-${variant}`,
   );
   return total / n;
 }
@@ -169,7 +181,7 @@ if (PARTS.includes('http')) {
   console.log(
     `HTTP, instructions per request of the server (${N} counted after ${warm} warm-up; 4 connections)`,
   );
-  for (const framework of ['express', 'fastify', 'koa', 'web']) {
+  for (const framework of FRAMEWORKS) {
     const [ours, hand] = await Promise.all([
       httpCase(framework, 'ours', warm, N),
       httpCase(framework, 'hand', warm, N),
