@@ -128,7 +128,7 @@ export function toMilliseconds(value: unknown): number | undefined {
 
 /** Maps a sender status (any shape, any era) onto a {@link TaskStatus}; unknown ones give `unknown`. */
 export function normalizeStatus(status: string): TaskStatus {
-  return STATUS_ALIASES[status.toLowerCase()] ?? 'unknown';
+  return STATUS_ALIASES[status] ?? STATUS_ALIASES[status.toLowerCase()] ?? 'unknown';
 }
 
 /** Outputs as a flat list: URL strings become `{ url }`. Iterative: no depth can overflow the stack. */

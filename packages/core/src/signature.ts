@@ -1,5 +1,5 @@
-import { hmacSha256, verifyHmacSha256 } from '#crypto';
-import { fromHex64, toBytes, toHex } from './bytes.js';
+import { fromHex64, hmacSha256, verifyHmacSha256 } from '#crypto';
+import { toBytes, toHex } from './bytes.js';
 
 /** The header Ittybit signs deliveries with (HTTP header names are case-insensitive). */
 export const SIGNATURE_HEADER = 'ittybit-signature';

@@ -1,3 +1,4 @@
+import { decodeUtf8 } from '#crypto';
 import { toBytes } from './bytes.js';
 import {
   describeError,
@@ -33,12 +34,10 @@ export interface VerifyOptions<M = Metadata> {
 /** Verifies and reads one delivery; see {@link verifyWebhook}. */
 export type Verifier<M> = (body: BodyInput, signature: unknown) => Promise<Payload<M>>;
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
 function toText(bytes: Uint8Array): string {
   try {
-    // The decoder drops a leading BOM; JSON.parse would refuse it.
-    return decoder.decode(bytes);
+    // Strict, and without a leading BOM (JSON.parse would refuse it).
+    return decodeUtf8(bytes);
   } catch {
     throw new WebhookPayloadError('Body is not valid UTF-8.');
   }

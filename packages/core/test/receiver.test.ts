@@ -195,6 +195,35 @@ describe('the answer table (docs/design.md)', () => {
     expect(onSucceeded.mock.calls[0]![0].metadata).toEqual({ t: 'ü😀' });
   });
 
+  it('reads a real U+FFFD as text and refuses a bad byte beside it, from any view of the bytes', async () => {
+    const { receiver, onSucceeded } = setup();
+    const json = new TextEncoder().encode(
+      JSON.stringify(createTestTask({ metadata: { t: 'a�b' } })),
+    );
+    // The body as a view into a larger buffer (not a Buffer, not at offset 0).
+    const backing = new Uint8Array(json.length + 8);
+    backing.set(json, 5);
+    const body = backing.subarray(5, 5 + json.length);
+    const ok = await receiver.handle({
+      method: 'POST',
+      headers: { 'ittybit-signature': await signPayload(body, SECRET) },
+      body,
+    });
+    expect(ok.status).toBe(200);
+    expect(onSucceeded.mock.calls[0]![0].metadata).toEqual({ t: 'a�b' });
+
+    // The same body with one byte of the U+FFFD's encoding broken: not UTF-8, a 400.
+    const broken = Uint8Array.from(json);
+    broken[json.indexOf(0xbd)] = 0x41;
+    const bad = await receiver.handle({
+      method: 'POST',
+      headers: { 'ittybit-signature': await signPayload(broken, SECRET) },
+      body: broken,
+    });
+    expect(bad.status).toBe(400);
+    expect(onSucceeded).toHaveBeenCalledTimes(1);
+  });
+
   it('401 for a signed delivery older than maxAgeMs, only when the option is set', async () => {
     const old = createTestTask({ completed_at: Date.now() - 10 * 60_000 });
     const strict = setup({ maxAgeMs: 5 * 60_000 });

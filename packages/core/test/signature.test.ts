@@ -70,6 +70,8 @@ describe('header forms', () => {
       [`${sig}0`, 'malformed'],
       [`${sig}${sig}`, 'malformed'],
       [`${sig.slice(0, 63)}g`, 'malformed'],
+      [`${sig.slice(0, 20)}x${sig.slice(21)}`, 'malformed'],
+      [`${sig.slice(0, 30)}é${sig.slice(31)}`, 'malformed'],
       ['sha256=', 'malformed'],
       [`sha1=${sig}`, 'malformed'],
       [`sha256=sha256=${sig}`, 'malformed'],

@@ -20,6 +20,32 @@ function keyOf(secret: string): KeyObject | string {
   return key;
 }
 
+/**
+ * Decodes exactly 64 hex characters of `text` from `start` into 32 bytes, or `undefined`.
+ * `Buffer.from` stops at the first character that is not hex, so 32 bytes out means 64 hex
+ * characters in; the bytes come from Node's Buffer pool instead of an allocation of their own.
+ */
+export function fromHex64(text: string, start = 0): Uint8Array | undefined {
+  if (text.length - start !== 64) return undefined;
+  const bytes = Buffer.from(start === 0 ? text : text.slice(start), 'hex');
+  return bytes.length === 32 ? bytes : undefined;
+}
+
+const strict = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The UTF-8 text of `bytes` without a leading BOM, or a throw for bytes that are not UTF-8.
+ * Buffer's decoder is the fast one but replaces bad bytes with U+FFFD, so text holding U+FFFD
+ * (never in text that is all Latin-1, where the search ends at once) is decoded again strictly.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  const text = (
+    Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  ).toString('utf8');
+  if (text.indexOf('\uFFFD') !== -1) return strict.decode(bytes);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /** HMAC-SHA256 of `data` keyed with the UTF-8 bytes of `secret`. */
 export function hmacSha256(secret: string, data: Uint8Array): Promise<Uint8Array> {
   return Promise.resolve(new Uint8Array(createHmac('sha256', keyOf(secret)).update(data).digest()));

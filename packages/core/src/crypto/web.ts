@@ -1,6 +1,15 @@
 // Web Crypto implementation of HMAC-SHA256 for Deno, Bun, Cloudflare Workers, browsers and other
 // runtimes without the `node` export condition. Each secret is imported as a CryptoKey once.
 
+export { fromHex64 } from '../bytes.js';
+
+const strict = new TextDecoder('utf-8', { fatal: true });
+
+/** The UTF-8 text of `bytes` without a leading BOM, or a throw for bytes that are not UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return strict.decode(bytes);
+}
+
 const pending = new Map<string, Promise<CryptoKey>>();
 const ready = new Map<string, CryptoKey>();
 const encoder = new TextEncoder();
