@@ -47,6 +47,9 @@ export function bounded<T>(run: () => Promise<T>, ms: number, what: string): Pro
  * every held claim from a quarter of the lease on (so one renewal can time out and the next still
  * lands in time), and only while claims are held.
  */
+/** Claims made in this process on MemoryStores (see {@link Leases.owner}). */
+let localClaims = 0;
+
 export class Leases {
   private readonly held = new Set<Held>();
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -67,8 +70,13 @@ export class Leases {
     this.renewAfter = settings.leaseMs / 4;
   }
 
-  /** A unique owner token: random per receiver, counted per claim. */
+  /**
+   * A unique owner token: random per receiver, counted per claim. The in-process store is only
+   * ever shared within this process, so there a count alone is unique (and is what it keeps per
+   * key: a short string, not the receiver's nonce joined to a count).
+   */
   owner(): string {
+    if (this.local) return String((localClaims += 1));
     this.counter += 1;
     return `${this.nonce}:${this.counter}`;
   }
