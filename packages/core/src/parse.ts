@@ -23,7 +23,13 @@ import {
   toMilliseconds,
 } from './normalize.js';
 
-const KNOWN_TOPICS: ReadonlySet<string> = new Set(TOPICS);
+/** Each known topic's family (`task`, `run`) and last part (`succeeded`), split once. */
+const KNOWN_TOPICS: ReadonlyMap<string, readonly [family: string, status: string]> = new Map(
+  TOPICS.map((topic) => {
+    const dot = topic.indexOf('.');
+    return [topic, [topic.slice(0, dot), topic.slice(dot + 1)]] as const;
+  }),
+);
 
 /** The topic a bare (envelope-less) task or run would have been sent under. */
 function derivedTopic(object: 'task' | 'run', status: TaskStatus): Topic {
@@ -183,7 +189,7 @@ export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
     const createdAtMs = toMilliseconds(json.created_at);
     if (createdAtMs !== undefined) event.createdAtMs = createdAtMs;
     const data = json.data;
-    const known = KNOWN_TOPICS.has(topic);
+    const known = KNOWN_TOPICS.get(topic);
     if (!isObject(data)) {
       if (!known) return unknown(json, 'event', event);
       throw new WebhookPayloadError(`A ${topic} event has no "data" object.`, 'data');
@@ -191,7 +197,7 @@ export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
     const dataObject = data.object;
     // An envelope without a topic carries what its data says it is (a task when data says nothing).
     const family = known
-      ? topic.slice(0, topic.indexOf('.'))
+      ? known[0]
       : topic === ''
         ? (dataObject ?? 'task')
         : '';
@@ -201,7 +207,7 @@ export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
       shape: 'event',
       prefix: 'data.',
       event,
-      topicStatus: known ? topic.slice(topic.indexOf('.') + 1) : undefined,
+      topicStatus: known?.[1],
     };
     if (family === 'task' || family === 'job') {
       if (dataObject !== undefined && dataObject !== 'task' && dataObject !== 'job') {
