@@ -11,6 +11,7 @@ import { createReceiver, RECEIVER, type Receiver } from './receiver.js';
 
 export type { ReceiverResponse } from './answers.js';
 export { toBytes } from './bytes.js';
+export { Deadlines, deadlinesOf, type Reading } from './deadlines.js';
 export { type HeadersInput, headerOf, normalizeHeaders } from './headers.js';
 export type { BodyReader, Receiver, ReceiverRequest } from './receiver.js';
 export type { BodyInput } from './verify.js';

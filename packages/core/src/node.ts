@@ -4,6 +4,7 @@
  * and `bodyTimeoutMs`, and the cleanup after an answer given before the body ended.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { deadlinesOf } from './deadlines.js';
 import { WebhookError } from './errors.js';
 import type { BodyReader } from './receiver.js';
 
@@ -39,82 +40,6 @@ export function keptNodeBody(req: IncomingMessage): Uint8Array | undefined {
   if (body instanceof Uint8Array) return body;
   if (rawBody instanceof Uint8Array) return rawBody;
   return undefined;
-}
-
-/** One body being read, in its receiver's list of deadlines (oldest first). */
-interface Reading {
-  deadline: number;
-  expire: () => void;
-  prev: Reading | undefined;
-  next: Reading | undefined;
-  listed: boolean;
-}
-
-/**
- * The deadlines of the bodies being read with one `bodyTimeoutMs`. All share that duration, so
- * they expire in the order they started: a list in start order and one timer for its head,
- * instead of a timer per request (creating and clearing one measured a tenth of a receiver's
- * CPU per request under load).
- */
-class Deadlines {
-  private head: Reading | undefined;
-  private tail: Reading | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(private readonly timeoutMs: number) {}
-
-  add(expire: () => void): Reading {
-    const reading: Reading = {
-      deadline: Date.now() + this.timeoutMs,
-      expire,
-      prev: this.tail,
-      next: undefined,
-      listed: true,
-    };
-    if (this.tail) this.tail.next = reading;
-    else this.head = reading;
-    this.tail = reading;
-    if (!this.timer) this.arm(this.timeoutMs);
-    return reading;
-  }
-
-  remove(reading: Reading): void {
-    if (!reading.listed) return;
-    reading.listed = false;
-    if (reading.prev) reading.prev.next = reading.next;
-    else this.head = reading.next;
-    if (reading.next) reading.next.prev = reading.prev;
-    else this.tail = reading.prev;
-    reading.prev = undefined;
-    reading.next = undefined;
-  }
-
-  private arm(ms: number): void {
-    this.timer = setTimeout(() => this.fire(), ms);
-    (this.timer as { unref?: () => void }).unref?.();
-  }
-
-  private fire(): void {
-    this.timer = undefined;
-    const now = Date.now();
-    while (this.head && this.head.deadline <= now) {
-      const due = this.head;
-      this.remove(due);
-      due.expire();
-    }
-    if (this.head) this.arm(Math.max(1, this.head.deadline - now));
-  }
-}
-
-const deadlines = new Map<number, Deadlines>();
-
-function deadlinesOf(timeoutMs: number): Deadlines {
-  let list = deadlines.get(timeoutMs);
-  if (!list) {
-    list = new Deadlines(timeoutMs);
-    deadlines.set(timeoutMs, list);
-  }
-  return list;
 }
 
 /**

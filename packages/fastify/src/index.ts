@@ -4,6 +4,7 @@ import {
   mountPath,
   pathOf,
   type ReceiverInput,
+  type ReceiverResponse,
   requestLogger,
   toReceiver,
 } from '@ittybit-webhooks/core/adapter';
@@ -48,24 +49,67 @@ export function ittybitWebhook<M = Metadata>(
   const path = mountPath(mount) ?? DEFAULT_PATH;
   const timeoutMs = receiver.options.bodyTimeoutMs;
 
-  async function deliver(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const answer = await receiver.handle({
-      method: request.method,
-      headers: request.headers,
-      body: nodeBodyReader(request.raw, {
-        read: getRawBody,
-        kept: () => keptNodeBody(request.raw),
-        consumedHint: CONSUMED,
-        timeoutMs,
-      }),
-      request,
-      logger: requestLogger(request.log),
-    });
+  // The last answer written and its headers other than `content-type` (answers are shared,
+  // frozen objects from the receiver's table, and nearly every request gets the same one).
+  let lastAnswer: ReceiverResponse | undefined;
+  let lastExtra: readonly string[] = [];
+
+  /** Writes an answer: status, headers (names already lowercase), the JSON body. */
+  function write(request: FastifyRequest, reply: FastifyReply, answer: ReceiverResponse): void {
     finishNodeRequest(request.raw, reply.raw);
-    return reply
-      .code(answer.status)
-      .headers(answer.headers as Record<string, string>)
-      .send(answer.body);
+    if (answer !== lastAnswer) {
+      const extra: string[] = [];
+      for (const name of Object.keys(answer.headers)) {
+        if (name !== 'content-type') extra.push(name, answer.headers[name] as string);
+      }
+      lastExtra = extra;
+      lastAnswer = answer;
+    }
+    const extra = lastExtra;
+    reply.code(answer.status);
+    // `type` stores the value as is; `header` would lowercase the name first.
+    reply.type(answer.headers['content-type'] as string);
+    for (let i = 0; i < extra.length; i += 2) {
+      reply.header(extra[i] as string, extra[i + 1]);
+    }
+    reply.send(answer.body);
+  }
+
+  /**
+   * Runs the receiver and writes its answer. A callback-style hook that sends and never calls
+   * `done` ends the request there (Fastify's way to answer from a hook); `fail` hands an
+   * unexpected error to Fastify's error handler.
+   */
+  function deliver(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    fail: (error: Error) => void,
+  ): void {
+    receiver
+      .handle({
+        method: request.method,
+        headers: request.headers,
+        body: nodeBodyReader(request.raw, {
+          read: getRawBody,
+          kept: () => keptNodeBody(request.raw),
+          consumedHint: CONSUMED,
+          timeoutMs,
+        }),
+        request,
+        logger: requestLogger(request.log),
+      })
+      .then((answer) => {
+        try {
+          write(request, reply, answer);
+        } catch (error) {
+          fail(error as Error);
+        }
+      }, fail);
+  }
+
+  /** Not reached by the hook (`done` is never called with no error); answers all the same. */
+  function answerLate(request: FastifyRequest, reply: FastifyReply): void {
+    deliver(request, reply, (error) => reply.send(error));
   }
 
   return async (fastify: FastifyInstance) => {
@@ -79,10 +123,10 @@ export function ittybitWebhook<M = Metadata>(
           url: '',
           // Answered in the hook, before Fastify parses the body: the handler is never reached.
           onRequest: deliver,
-          handler: deliver,
+          handler: answerLate,
         });
         endpoint.setNotFoundHandler((request, reply) => {
-          if (pathOf(request.url) === full) return deliver(request, reply);
+          if (pathOf(request.url) === full) return answerLate(request, reply);
           return reply.code(404).send({
             message: `Route ${request.method}:${request.url} not found`,
             error: 'Not Found',

@@ -4,10 +4,16 @@ import {
   type MountOptions,
   mountPath,
   type ReceiverInput,
+  type ReceiverResponse,
   requestLogger,
   toReceiver,
 } from '@ittybit-webhooks/core/adapter';
-import { finishNodeRequest, nodeBodyReader } from '@ittybit-webhooks/core/node';
+import {
+  finishNodeRequest,
+  type NodeBodyOptions,
+  nodeBodyReader,
+  type StreamReader,
+} from '@ittybit-webhooks/core/node';
 import type { Context, Next } from 'koa';
 import getRawBody from 'raw-body';
 
@@ -46,6 +52,34 @@ function keptBytes(ctx: Context): Uint8Array | undefined {
 }
 
 /**
+ * How `nodeBodyReader` reads one request's body: one object per request rather than an options
+ * literal and two closures over `ctx` (core calls `kept` and `onRead` as its methods).
+ */
+class KoaBody implements NodeBodyOptions {
+  // Declared only, set in the constructor: class fields would be defined once more before it.
+  declare readonly ctx: Context;
+  declare readonly timeoutMs: number;
+  declare readonly read: StreamReader;
+  declare readonly consumedHint: string;
+
+  constructor(ctx: Context, timeoutMs: number) {
+    this.ctx = ctx;
+    this.timeoutMs = timeoutMs;
+    this.read = getRawBody;
+    this.consumedHint = CONSUMED;
+  }
+
+  kept(): Uint8Array | undefined {
+    return keptBytes(this.ctx);
+  }
+
+  /** A later @koa/bodyparser skips requests whose `ctx.request.body` is set. */
+  onRead(body: Uint8Array): void {
+    (this.ctx.request as unknown as ParsedRequest).body = body;
+  }
+}
+
+/**
  * Koa 2/3 middleware receiving Ittybit webhooks: reads the exact body bytes from `ctx.req`, runs
  * the core receiver and sets its answer. Handlers get the Koa `ctx` as `ctx.request`.
  *
@@ -61,27 +95,36 @@ export function ittybitWebhook<M = Metadata>(
   const receiver = toReceiver(optionsOrReceiver);
   const path = mountPath(mount);
   const timeoutMs = receiver.options.bodyTimeoutMs;
-  return async (ctx, next) => {
-    if (path !== undefined && ctx.path !== path) return next();
-    const answer = await receiver.handle({
-      method: ctx.method,
-      headers: ctx.headers,
-      body: nodeBodyReader(ctx.req, {
-        read: getRawBody,
-        kept: () => keptBytes(ctx),
-        // A later @koa/bodyparser skips requests whose `ctx.request.body` is set.
-        onRead: (body) => {
-          (ctx.request as unknown as ParsedRequest).body = body;
-        },
-        consumedHint: CONSUMED,
-        timeoutMs,
-      }),
-      request: ctx,
-      logger: requestLogger((ctx as { log?: unknown }).log),
-    });
-    finishNodeRequest(ctx.req, ctx.res);
-    ctx.status = answer.status;
-    ctx.set(answer.headers as Record<string, string>);
-    ctx.body = answer.body;
+  return (ctx, next) => {
+    // `ctx.path` parses the URL; a target equal to the path needs no parsing.
+    if (path !== undefined && ctx.req.url !== path && ctx.path !== path) return next();
+    // The Node request's own fields: `ctx.method` and `ctx.headers` are getters in front of them.
+    const req = ctx.req;
+    return receiver
+      .handle({
+        method: req.method ?? '',
+        headers: req.headers,
+        body: nodeBodyReader(req, new KoaBody(ctx, timeoutMs)),
+        request: ctx,
+        logger: requestLogger((ctx as { log?: unknown }).log),
+      })
+      .then((answer) => respond(ctx, answer));
   };
+}
+
+/**
+ * Sets the receiver's answer on `ctx`; Koa writes it after the middleware stack unwinds. The
+ * content type goes on before the body, so Koa's body setter keeps it instead of sniffing the
+ * string; the headers go straight to `res.setHeader` (what `ctx.set` ends in, minus copying the
+ * object into arrays).
+ */
+function respond(ctx: Context, answer: ReceiverResponse): void {
+  finishNodeRequest(ctx.req, ctx.res);
+  ctx.status = answer.status;
+  const res = ctx.res;
+  if (!res.headersSent) {
+    const headers = answer.headers;
+    for (const name in headers) res.setHeader(name, headers[name] as string);
+  }
+  ctx.body = answer.body;
 }

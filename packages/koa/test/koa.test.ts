@@ -98,6 +98,45 @@ describe.each([
     expect([other.status, other.body]).toEqual([200, 'next: POST /other']);
   });
 
+  it('sets the answer on ctx for middleware around it, and Koa writes it', async () => {
+    const { options } = recording();
+    const app = new Framework();
+    const seen: unknown[] = [];
+    app.use(async (ctx, next) => {
+      await next();
+      seen.push([
+        ctx.status,
+        ctx.type,
+        ctx.length,
+        ctx.body,
+        ctx.response.get('allow') || undefined,
+      ]);
+      ctx.set('x-around', 'yes');
+    });
+    app.use(ittybitWebhook(options, { path: PATH }));
+    const url = await start(app);
+    const { body, headers } = await delivery();
+
+    const ok = await post(url + PATH, body, headers);
+    const get = await fetch(url + PATH);
+
+    expect(seen).toEqual([
+      [200, 'application/json', 17, '{"received":true}', undefined],
+      [405, 'application/json', 30, '{"error":"method_not_allowed"}', 'POST'],
+    ]);
+    expect([ok.status, ok.body, ok.headers.get('content-type')]).toEqual([
+      200,
+      '{"received":true}',
+      'application/json; charset=utf-8',
+    ]);
+    expect([ok.headers.get('content-length'), ok.headers.get('x-around')]).toEqual(['17', 'yes']);
+    expect([get.status, await get.text(), get.headers.get('allow')]).toEqual([
+      405,
+      '{"error":"method_not_allowed"}',
+      'POST',
+    ]);
+  });
+
   it('mounted before bodyParser(), it reads the body and JSON routes still parse', async () => {
     const { seen, options } = recording();
     const app = new Framework();

@@ -1,10 +1,13 @@
 import { type Metadata, WebhookError } from '@ittybit-webhooks/core';
 import {
+  type Deadlines,
+  deadlinesOf,
   logCreationError,
   type MountOptions,
   mountPath,
   type Receiver,
   type ReceiverInput,
+  type ReceiverResponse,
   toReceiver,
 } from '@ittybit-webhooks/core/adapter';
 
@@ -73,54 +76,154 @@ async function readStream(body: ReadableStream<Uint8Array>, maxBytes: number): P
 }
 
 /**
- * The exact body bytes under the limit. With a `Content-Length` (already checked against the limit
- * by the receiver, and enforced by the HTTP layer's framing) the runtime's own `arrayBuffer()` is
- * the fastest read; a chunked body is counted while it streams.
+ * Whether one timer may keep the deadlines of every body being read: on Node, Bun and Deno a timer
+ * is the process's and outlives the request that set it. Not on Cloudflare Workers, where a timer
+ * belongs to the request that made it (its `navigator.userAgent`, as Hono and std-env detect it,
+ * and `WebSocketPair`, a Workers-only global), nor on a runtime this does not recognise: those get a
+ * timer per request.
  */
-function readBody(request: Request, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
-  // `request.body` is touched only for a chunked body: on Hono's Node server (and other lightweight
-  // requests) it builds a whole web stream that its own `arrayBuffer()` does without.
-  if (request.bodyUsed) return Promise.reject(new WebhookError('body_consumed', CONSUMED));
-  let reading: Promise<Uint8Array>;
-  if (request.headers.has('content-length')) {
-    reading = request.arrayBuffer().then(
-      (buffer) => new Uint8Array(buffer),
-      (error) => {
-        // Every runtime refuses a body that was read or locked by another reader with a TypeError;
-        // a connection that broke mid-body fails with another error.
-        throw error instanceof TypeError ? new WebhookError('body_consumed', CONSUMED) : error;
-      },
-    );
-  } else {
-    const body = request.body;
-    if (!body) return Promise.resolve(new Uint8Array(0));
-    if (body.locked) return Promise.reject(new WebhookError('body_consumed', CONSUMED));
-    reading = readStream(body, maxBytes);
+function sharedTimers(): boolean {
+  const global = globalThis as {
+    navigator?: { userAgent?: unknown };
+    EdgeRuntime?: unknown;
+    process?: { release?: { name?: unknown } };
+  };
+  if (
+    global.navigator?.userAgent === 'Cloudflare-Workers' ||
+    'WebSocketPair' in global ||
+    global.EdgeRuntime !== undefined
+  ) {
+    return false;
   }
-  // One promise and one timer: settled by whichever comes first, the body or the deadline.
+  return 'Bun' in global || 'Deno' in global || global.process?.release?.name === 'node';
+}
+
+function bodyTimeout(timeoutMs: number): WebhookError {
+  return new WebhookError(
+    'body_timeout',
+    `The body was still arriving after bodyTimeoutMs (${timeoutMs} ms); answered 408.`,
+  );
+}
+
+/** How a runtime's `arrayBuffer()` answers: the bytes, or why it could not read them. */
+const ARRAY_BUFFER: Outcome<ArrayBuffer> = {
+  bytes: (buffer) => new Uint8Array(buffer),
+  // Every runtime refuses a body that was read or locked by another reader with a TypeError; a
+  // connection that broke mid-body fails with another error.
+  error: (error) =>
+    error instanceof TypeError ? new WebhookError('body_consumed', CONSUMED) : error,
+};
+
+/** How a counted stream read answers: its bytes, or its error (`payload_too_large`, …) as it is. */
+const STREAM: Outcome<Uint8Array> = {
+  bytes: (bytes) => bytes,
+  error: (error) => error,
+};
+
+/** What a read's value and failure mean for the receiver. */
+interface Outcome<T> {
+  bytes: (value: T) => Uint8Array;
+  error: (error: unknown) => unknown;
+}
+
+/** How one handler reads bodies: the limit in time, and the shared deadlines where allowed. */
+interface BodyTiming {
+  timeoutMs: number;
+  deadlines: Deadlines | undefined;
+}
+
+/**
+ * The bytes of `reading`, or a `body_timeout` error once `timeoutMs` has passed: one promise for
+ * whichever comes first.
+ */
+function withDeadline<T>(
+  reading: Promise<T>,
+  outcome: Outcome<T>,
+  { timeoutMs, deadlines }: BodyTiming,
+): Promise<Uint8Array> {
   return new Promise<Uint8Array>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new WebhookError(
-          'body_timeout',
-          `The body was still arriving after bodyTimeoutMs (${timeoutMs} ms); answered 408.`,
-        ),
+    const expire = () => reject(bodyTimeout(timeoutMs));
+    if (deadlines) {
+      const listed = deadlines.add(expire);
+      reading.then(
+        (value) => {
+          deadlines.remove(listed);
+          resolve(outcome.bytes(value));
+        },
+        (error: unknown) => {
+          deadlines.remove(listed);
+          reject(outcome.error(error));
+        },
       );
-    }, timeoutMs);
+      return;
+    }
+    const timer = setTimeout(expire, timeoutMs);
     reading.then(
-      (body) => {
+      (value) => {
         clearTimeout(timer);
-        resolve(body);
+        resolve(outcome.bytes(value));
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(error);
+        reject(outcome.error(error));
       },
     );
   });
 }
 
+/**
+ * The exact body bytes under the limit. With a `Content-Length` (already checked against the limit
+ * by the receiver, and enforced by the HTTP layer's framing) the runtime's own `arrayBuffer()` is
+ * the fastest read; a chunked body is counted while it streams.
+ */
+function readBody(request: Request, maxBytes: number, timing: BodyTiming): Promise<Uint8Array> {
+  // `request.body` is touched only for a chunked body: on Hono's Node server (and other lightweight
+  // requests) it builds a whole web stream that its own `arrayBuffer()` does without.
+  if (request.bodyUsed) return Promise.reject(new WebhookError('body_consumed', CONSUMED));
+  if (request.headers.has('content-length')) {
+    return withDeadline(request.arrayBuffer(), ARRAY_BUFFER, timing);
+  }
+  const body = request.body;
+  if (!body) return Promise.resolve(new Uint8Array(0));
+  if (body.locked) return Promise.reject(new WebhookError('body_consumed', CONSUMED));
+  return withDeadline(readStream(body, maxBytes), STREAM, timing);
+}
+
 const INTERNAL_ERROR = '{"error":"internal_error"}';
+
+/** The receiver and what each request needs of its options, read once. */
+interface Ready<M> {
+  receiver: Receiver<M, Request>;
+  timing: BodyTiming;
+  immediately: boolean;
+  vercel: boolean;
+}
+
+function ready<M>(receiver: Receiver<M, Request>): Ready<M> {
+  const { bodyTimeoutMs, respond, waitUntil } = receiver.options;
+  return {
+    receiver,
+    timing: {
+      timeoutMs: bodyTimeoutMs,
+      deadlines: sharedTimers() ? deadlinesOf(bodyTimeoutMs) : undefined,
+    },
+    immediately: respond === 'immediately',
+    // An explicit `waitUntil` option (e.g. Next.js `after`) wins over Vercel's request context;
+    // without any, core tracks the promise (`drain()`).
+    vercel: waitUntil === undefined,
+  };
+}
+
+/**
+ * The answer as a `Response`: a string body and a plain header record, which Hono's Node server
+ * writes straight out without building a web `Response`.
+ */
+function toResponse(answer: ReceiverResponse): Response {
+  return new Response(answer.body, {
+    status: answer.status,
+    headers: answer.headers as Record<string, string>,
+  });
+}
 
 /**
  * Creates a `(request, context?) => Promise<Response>` handler for an Ittybit webhook endpoint:
@@ -140,34 +243,38 @@ export function ittybitWebhook<M = Metadata>(
   // The receiver is made on the first request, not at import: `next build` imports route modules
   // without the run-time secret. A missing secret then answers 500 (Ittybit retries until it is
   // set) and logs what to set, instead of failing the build.
-  let receiver: Receiver<M, Request> | undefined;
-  return async (request, context) => {
-    if (path !== undefined && new URL(request.url).pathname !== path) {
-      return new Response(null, { status: 404 });
-    }
+  let state: Ready<M> | undefined;
+  return (request, context) => {
     try {
-      receiver ??= toReceiver(optionsOrReceiver);
+      if (path !== undefined && new URL(request.url).pathname !== path) {
+        return Promise.resolve(new Response(null, { status: 404 }));
+      }
+      if (!state) {
+        try {
+          state = ready(toReceiver(optionsOrReceiver));
+        } catch (error) {
+          logCreationError(optionsOrReceiver, error);
+          return Promise.resolve(
+            new Response(INTERNAL_ERROR, {
+              status: 500,
+              headers: { 'content-type': 'application/json; charset=utf-8' },
+            }),
+          );
+        }
+      }
+      const { receiver, timing } = state;
+      return receiver
+        .handle({
+          method: request.method,
+          headers: request.headers,
+          body: (maxBytes) => readBody(request, maxBytes, timing),
+          request,
+          waitUntil: state.immediately ? keepAliveFrom(context, state.vercel) : undefined,
+        })
+        .then(toResponse);
     } catch (error) {
-      logCreationError(optionsOrReceiver, error);
-      return new Response(INTERNAL_ERROR, {
-        status: 500,
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-      });
+      // As from an async function: a failure is a rejected promise, never a throw.
+      return Promise.reject(error);
     }
-    const { bodyTimeoutMs, respond, waitUntil } = receiver.options;
-    const answer = await receiver.handle({
-      method: request.method,
-      headers: request.headers,
-      body: (maxBytes) => readBody(request, maxBytes, bodyTimeoutMs),
-      request,
-      // An explicit `waitUntil` option (e.g. Next.js `after`) wins over Vercel's request context;
-      // without any, core tracks the promise (`drain()`).
-      waitUntil:
-        respond === 'immediately' ? keepAliveFrom(context, waitUntil === undefined) : undefined,
-    });
-    return new Response(answer.body, {
-      status: answer.status,
-      headers: answer.headers as Record<string, string>,
-    });
   };
 }

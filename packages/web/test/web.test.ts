@@ -1,5 +1,6 @@
 // What is the Web adapter's own: typed handlers, the `path` option, reading a Request body (413
-// before reading, a cancelled stream, a body already read), creation on the first request (Next.js
+// before reading, a cancelled stream, a body already read, 408 past bodyTimeoutMs with the shared
+// timer and with a Worker's timer per request), creation on the first request (Next.js
 // builds without the secret), keeping `respond: 'immediately'` work alive (a Worker's waitUntil,
 // Next.js after, Vercel's request context, drain), a Next.js route module, and Hono's
 // c.executionCtx. The answers themselves are the conformance suite's (packages/conformance).
@@ -13,7 +14,7 @@ import {
 import type { MountOptions } from '@ittybit-webhooks/core/adapter';
 import { createTestDelivery, createTestTask } from '@ittybit-webhooks/core/testing';
 import { Hono } from 'hono';
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { ittybitWebhook } from '../src/index.js';
 import { handled as nextHandled, POST as nextPost } from './fixtures/next-route.js';
 import { memoryLogger, SECRET } from './helpers.js';
@@ -181,6 +182,50 @@ describe('web handler', () => {
     expect(lines).toEqual([
       expect.stringMatching(/secret.*missing or empty.*ITTYBIT_WEBHOOK_SECRET/),
     ]);
+  });
+});
+
+describe('web handler: bodyTimeoutMs', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  /** A signed delivery whose body declares its length and then never arrives. */
+  async function stalledRequest() {
+    const { body, headers } = await createTestDelivery(createTestTask(), SECRET);
+    const stream = new ReadableStream<Uint8Array>({ pull: () => new Promise<void>(() => {}) });
+    return new Request(`${URL_BASE}${PATH}`, {
+      method: 'POST',
+      body: stream,
+      duplex: 'half',
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+    } as RequestInit);
+  }
+
+  async function expectTimedOut(handler: ReturnType<typeof setup>['handler'], count: number) {
+    const requests = await Promise.all(Array.from({ length: count }, stalledRequest));
+    const responses = await Promise.all(requests.map((request) => handler(request)));
+    for (const response of responses) {
+      expect(response.status).toBe(408);
+      expect(response.headers.get('connection')).toBe('close');
+      expect(await response.json()).toEqual({ error: 'body_timeout' });
+    }
+  }
+
+  it('answers 408 to every body still arriving past it (one timer for all of them on Node)', async () => {
+    const { handler, calls } = setup({ bodyTimeoutMs: 50 });
+    await expectTimedOut(handler, 3);
+    // Answered again after the list emptied: the timer is set again.
+    await expectTimedOut(handler, 1);
+    expect(calls).toEqual([]);
+  });
+
+  it('answers 408 with a timer per request on Cloudflare Workers', async () => {
+    // A Worker's timer belongs to the request that set it, so none is shared there.
+    vi.stubGlobal('navigator', { userAgent: 'Cloudflare-Workers' });
+    const { handler, calls } = setup({ bodyTimeoutMs: 50 });
+    await expectTimedOut(handler, 2);
+    expect(calls).toEqual([]);
   });
 });
 
