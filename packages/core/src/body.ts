@@ -8,8 +8,10 @@ import type { BodyInput } from './verify.js';
  * must stop past `maxBytes` with a `payload_too_large` {@link WebhookError}, give up after
  * `receiver.options.bodyTimeoutMs` with a `body_timeout` one, and throw `body_consumed` (with a
  * message saying how to mount the middleware) when another body parser already took the stream.
+ * `declaredLength` is the request's `Content-Length` as the receiver read it (`undefined` when
+ * there is none), so the reader need not look it up again.
  */
-export type BodyReader = (maxBytes: number) => Promise<BodyInput>;
+export type BodyReader = (maxBytes: number, declaredLength?: string) => Promise<BodyInput>;
 
 /**
  * The method and size checks, then the exact body bytes: refused on `Content-Length` before any
@@ -35,14 +37,18 @@ export function readBody(
       `Content-Length ${declared} is over maxBodyBytes (${maxBodyBytes}).`,
     );
   }
-  if (typeof input === 'function') return readFrom(input, maxBodyBytes);
+  if (typeof input === 'function') return readFrom(input, maxBodyBytes, declared);
   return counted(input ?? '', maxBodyBytes);
 }
 
-function readFrom(input: BodyReader, maxBodyBytes: number): Promise<Uint8Array> {
+function readFrom(
+  input: BodyReader,
+  maxBodyBytes: number,
+  declared: string | undefined,
+): Promise<Uint8Array> {
   let reading: Promise<BodyInput>;
   try {
-    reading = Promise.resolve(input(maxBodyBytes));
+    reading = Promise.resolve(input(maxBodyBytes, declared));
   } catch (error) {
     reading = Promise.reject(error);
   }

@@ -176,11 +176,16 @@ function withDeadline<T>(
  * by the receiver, and enforced by the HTTP layer's framing) the runtime's own `arrayBuffer()` is
  * the fastest read; a chunked body is counted while it streams.
  */
-function readBody(request: Request, maxBytes: number, timing: BodyTiming): Promise<Uint8Array> {
+function readBody(
+  request: Request,
+  maxBytes: number,
+  declared: string | undefined,
+  timing: BodyTiming,
+): Promise<Uint8Array> {
   // `request.body` is touched only for a chunked body: on Hono's Node server (and other lightweight
   // requests) it builds a whole web stream that its own `arrayBuffer()` does without.
   if (request.bodyUsed) return Promise.reject(new WebhookError('body_consumed', CONSUMED));
-  if (request.headers.has('content-length')) {
+  if (declared !== undefined) {
     return withDeadline(request.arrayBuffer(), ARRAY_BUFFER, timing);
   }
   const body = request.body;
@@ -267,7 +272,7 @@ export function ittybitWebhook<M = Metadata>(
         .handle({
           method: request.method,
           headers: request.headers,
-          body: (maxBytes) => readBody(request, maxBytes, timing),
+          body: (maxBytes, declared) => readBody(request, maxBytes, declared, timing),
           request,
           waitUntil: state.immediately ? keepAliveFrom(context, state.vercel) : undefined,
         })
