@@ -14,16 +14,18 @@ import type { BodyInput } from './verify.js';
 export type BodyReader = (maxBytes: number, declaredLength?: string) => Promise<BodyInput>;
 
 /**
- * The method and size checks, then the exact body bytes: refused on `Content-Length` before any
- * byte is read, and counted again once read. Throws a {@link WebhookError} for each refusal;
- * answers at once when the body is already there, with a promise when it must be read.
+ * The method and size checks, then the exact body bytes handed to `next`: refused on
+ * `Content-Length` before any byte is read, and counted again once read. Throws a
+ * {@link WebhookError} for each refusal; answers `next`'s result at once when the body is already
+ * there, and a promise of it when the body must be read.
  */
-export function readBody(
+export function readBody<T>(
   method: unknown,
   headers: HeadersInput,
   input: BodyInput | BodyReader | null | undefined,
   maxBodyBytes: number,
-): Uint8Array | Promise<Uint8Array> {
+  next: (bytes: Uint8Array) => T | Promise<T>,
+): T | Promise<T> {
   if (method !== 'POST' && (typeof method !== 'string' || method.toUpperCase() !== 'POST')) {
     throw new WebhookError(
       'method_not_allowed',
@@ -37,23 +39,26 @@ export function readBody(
       `Content-Length ${declared} is over maxBodyBytes (${maxBodyBytes}).`,
     );
   }
-  if (typeof input === 'function') return readFrom(input, maxBodyBytes, declared);
-  return counted(input ?? '', maxBodyBytes);
+  if (typeof input === 'function') return readFrom(input, maxBodyBytes, declared, next);
+  return next(counted(input ?? '', maxBodyBytes));
 }
 
-function readFrom(
+function readFrom<T>(
   input: BodyReader,
   maxBodyBytes: number,
   declared: string | undefined,
-): Promise<Uint8Array> {
+  next: (bytes: Uint8Array) => T | Promise<T>,
+): Promise<T> {
   let reading: Promise<BodyInput>;
   try {
     reading = Promise.resolve(input(maxBodyBytes, declared));
   } catch (error) {
     reading = Promise.reject(error);
   }
+  // `next` runs in the same reaction as the read (one promise hop less); what it throws is its
+  // own refusal, not a read error, so it is not mapped below.
   return reading.then(
-    (body) => counted(body, maxBodyBytes),
+    (body) => next(counted(body, maxBodyBytes)),
     (error: unknown) => {
       if (isWebhookError(error)) throw error;
       const status =

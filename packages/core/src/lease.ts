@@ -76,7 +76,10 @@ export class Leases {
    * key: a short string, not the receiver's nonce joined to a count).
    */
   owner(): string {
-    if (this.local) return String((localClaims += 1));
+    if (this.local) {
+      localClaims += 1;
+      return String(localClaims);
+    }
     this.counter += 1;
     return `${this.nonce}:${this.counter}`;
   }

@@ -196,11 +196,7 @@ export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
     }
     const dataObject = data.object;
     // An envelope without a topic carries what its data says it is (a task when data says nothing).
-    const family = known
-      ? known[0]
-      : topic === ''
-        ? (dataObject ?? 'task')
-        : '';
+    const family = known ? known[0] : topic === '' ? (dataObject ?? 'task') : '';
     const src: Source = {
       body: data,
       json,

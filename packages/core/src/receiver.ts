@@ -14,7 +14,7 @@ import { createRouter } from './routing.js';
 import { type AnyHandler, Runner } from './runner.js';
 import { warnIfServerlessMemory } from './serverless.js';
 import { SIGNATURE_HEADER } from './signature.js';
-import { fieldsOf, settle, type Trace } from './trace.js';
+import { fieldsOf, newTrace, settle, type Trace } from './trace.js';
 import { type BodyInput, createSyncVerifier } from './verify.js';
 
 export type { BodyReader } from './body.js';
@@ -120,9 +120,9 @@ export function createReceiver<M = Metadata, R = unknown>(
 
   /** Method, size and body; then the signature. */
   function pipeline(request: ReceiverRequest<R>, trace: Trace): Step {
-    const bytes = readBody(request.method, request.headers, request.body, maxBodyBytes);
-    if (bytes instanceof Promise) return bytes.then((read) => verified(request, trace, read));
-    return verified(request, trace, bytes);
+    return readBody(request.method, request.headers, request.body, maxBodyBytes, (bytes) =>
+      verified(request, trace, bytes),
+    );
   }
 
   /** Signature, payload and freshness; then routing. */
@@ -233,7 +233,7 @@ export function createReceiver<M = Metadata, R = unknown>(
   }
 
   function handle(request: ReceiverRequest<R>): Promise<ReceiverResponse> {
-    const trace: Trace = { code: 'received', log: logOf(request.logger) };
+    const trace = newTrace(logOf(request.logger));
     try {
       if (telemetry) {
         try {

@@ -22,6 +22,26 @@ export interface Trace {
   message?: string;
 }
 
+/**
+ * A request's trace with every field in place from the start: one allocation of one shape, where
+ * adding the fields as the pipeline goes would grow the object several times.
+ */
+export function newTrace(log: Log): Trace {
+  return {
+    code: 'received',
+    log,
+    probe: undefined,
+    headers: undefined,
+    bytes: undefined,
+    payload: undefined,
+    topic: undefined,
+    key: undefined,
+    durationMs: undefined,
+    error: undefined,
+    message: undefined,
+  };
+}
+
 // Log level of each answer; `undefined`: not logged. Busy duplicates and stray GETs are routine.
 const LEVELS: Record<AnswerCode, LogLevel | undefined> = {
   received: undefined,
