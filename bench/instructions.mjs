@@ -10,6 +10,9 @@
 //   BENCH_INSTR_FRAMEWORKS=koa  only these HTTP servers (default express,fastify,koa,web)
 //   BENCH_INSTR_KEEP=dir        keep each case's callgrind dump in dir, for callgrind_annotate
 //
+// Each ratio is given twice: of all instructions, and of all but those in V8's garbage collector
+// (whether a full collection lands inside the counted window moves a total by up to 10%).
+//
 // What it does not see: cache misses and memory stalls (a bigger store costs more time than its
 // instructions say). Read it next to the CPU-time tables, not instead of them.
 import { execFileSync, spawn } from 'node:child_process';
@@ -33,6 +36,35 @@ try {
   process.exit(1);
 }
 
+// V8's garbage collector, by the names of its C++ functions (marking, sweeping, scavenging,
+// evacuating, write barriers).
+const GC =
+  /Marking|Sweep|Evacuat|Scaveng|RecordWrite|MarkCompact|BodyDescriptor|LiveObjectRange|RememberedSet|Worklist|WriteBarrier|RecordMigrated|SizeFromMap|Pretenuring|GetHeaderSize|UsedInstanceSize|CppMarking|CppHeap|ShouldVisit|IterateObjectCache|Compaction|heap::base/;
+
+/**
+ * The instructions a callgrind dump spent in the garbage collector's own functions. Whether a
+ * full collection lands inside the counted window moves a total by up to 10%; the count without
+ * GC is the steady part. Self cost only: the cost line after a `calls=` line is the callee's
+ * inclusive cost, already counted in the callee.
+ */
+function gcInstructions(text) {
+  let gc = 0;
+  let inGc = false;
+  let afterCall = false;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('fn=')) {
+      inGc = GC.test(line);
+      afterCall = false;
+    } else if (line.startsWith('calls=')) {
+      afterCall = true;
+    } else if (/^[0-9+*-]/.test(line)) {
+      if (afterCall) afterCall = false;
+      else if (inGc) gc += Number(line.split(' ')[1] ?? 0);
+    }
+  }
+  return gc;
+}
+
 /**
  * Starts `script` under callgrind (counting off until zeroed), hands it to `drive`, and answers
  * the instructions counted between `zero()` and `dump()`.
@@ -44,8 +76,10 @@ async function counted(script, env, drive, label) {
     [
       '-q',
       '--tool=callgrind',
-      // Names written out in full in every dump, so a kept dump reads on its own.
-      ...(KEEP ? ['--compress-strings=no', '--compress-pos=no'] : []),
+      // Names written out in full in every dump: each dump reads on its own (kept, or split
+      // into GC and the rest below).
+      '--compress-strings=no',
+      '--compress-pos=no',
       `--callgrind-out-file=${join(dir, 'cg.out')}`,
       process.execPath,
       '--predictable',
@@ -61,11 +95,13 @@ async function counted(script, env, drive, label) {
       zero: () => control('-z'),
       dump: () => control('-d'),
     });
-    let total = 0;
+    const total = { all: 0, gc: 0 };
     for (const file of readdirSync(dir)) {
       if (file === 'cg.out') continue; // the part before the counters were zeroed
-      const match = readFileSync(join(dir, file), 'utf8').match(/^(?:summary|totals): (\d+)/m);
-      if (match) total += Number(match[1]);
+      const text = readFileSync(join(dir, file), 'utf8');
+      const match = text.match(/^(?:summary|totals): (\d+)/m);
+      if (match) total.all += Number(match[1]);
+      total.gc += gcInstructions(text);
       if (KEEP) {
         mkdirSync(KEEP, { recursive: true });
         copyFileSync(join(dir, file), join(KEEP, `${label}.${file}`));
@@ -99,7 +135,12 @@ async function pipelineCase(name, calls) {
       }),
     name,
   );
-  return total / calls;
+  return per(total, calls);
+}
+
+/** Instructions per delivery: all of them, and all but the garbage collector's. */
+function per(total, n) {
+  return { all: total.all / n, rest: (total.all - total.gc) / n };
 }
 
 /** Instructions per request of one HTTP server (bench/http/server.mjs), 4 connections. */
@@ -154,10 +195,13 @@ async function httpCase(framework, variant, warm, n) {
     },
     `${framework}-${variant}`,
   );
-  return total / n;
+  return per(total, n);
 }
 
 const k = (x) => `${(x / 1000).toFixed(1)}k`;
+/** The ratio of all instructions, then of all but the GC's (and those counts). */
+const ratio = (ours, base) =>
+  `${(ours.all / base.all).toFixed(2)}×   without GC ${k(ours.rest)} vs ${k(base.rest)}  ${(ours.rest / base.rest).toFixed(2)}×`;
 
 if (PARTS.includes('pipeline')) {
   const calls = N * 5;
@@ -171,7 +215,7 @@ if (PARTS.includes('pipeline')) {
   ]) {
     const ours = await pipelineCase(name, calls);
     console.log(
-      `   ${label.padEnd(24)} ${k(ours).padStart(8)} vs ${baseLabel.padEnd(12)} ${k(base).padStart(8)}  ${(ours / base).toFixed(2)}×`,
+      `   ${label.padEnd(24)} ${k(ours.all).padStart(8)} vs ${baseLabel.padEnd(12)} ${k(base.all).padStart(8)}  ${ratio(ours, base)}`,
     );
   }
 }
@@ -187,7 +231,7 @@ if (PARTS.includes('http')) {
       httpCase(framework, 'hand', warm, N),
     ]);
     console.log(
-      `   ${framework.padEnd(8)} ours ${k(ours).padStart(8)}  hand-written ${k(hand).padStart(8)}  ${(ours / hand).toFixed(2)}×`,
+      `   ${framework.padEnd(8)} ours ${k(ours.all).padStart(8)}  hand-written ${k(hand.all).padStart(8)}  ${ratio(ours, hand)}`,
     );
   }
 }
