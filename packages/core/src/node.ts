@@ -14,7 +14,11 @@ export type StreamReader = (
   options: { length?: string | undefined; limit: number },
 ) => Promise<Uint8Array>;
 
-/** Options of {@link nodeBodyReader}. */
+/**
+ * Options of {@link nodeBodyReader}. `kept` and `onRead` are called as methods of this object, so
+ * an adapter may pass one object per request (a class instance holding its context) instead of
+ * closures.
+ */
 export interface NodeBodyOptions {
   /** Reads the stream (raw-body's `getRawBody`). */
   read: StreamReader;
