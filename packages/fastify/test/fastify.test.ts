@@ -108,6 +108,38 @@ describe('Fastify plugin', () => {
     expect([propfind.statusCode, propfind.headers.allow]).toEqual([405, 'POST']);
   });
 
+  it("hands an error while writing the answer to the app's error handler: a 500, not a hung request", async () => {
+    const { seen, options } = recording();
+    const fastify = app();
+    // Another hook leaves this request's reply broken: its first `type()` call throws.
+    fastify.addHook('onRequest', (_request, reply, done) => {
+      const type = reply.type;
+      let broken = true;
+      reply.type = function (this: typeof reply, ...args: Parameters<typeof type>) {
+        if (broken) {
+          broken = false;
+          throw new Error('reply broken by another hook');
+        }
+        return type.apply(this, args);
+      };
+      done();
+    });
+    fastify.register(ittybitWebhook(options, { path: PATH }));
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const { address, port } = fastify.server.address() as { address: string; port: number };
+    const { task, body, headers } = await signed();
+
+    const response = await fetch(`http://${address}:${port}${PATH}`, {
+      method: 'POST',
+      body,
+      headers,
+    });
+
+    expect(response.status).toBe(500);
+    expect(await response.json()).toMatchObject({ message: 'reply broken by another hook' });
+    expect(seen).toEqual([task.id]);
+  });
+
   it('leaves sibling routes as they were: parsers, 415s, not-found handler, methods', async () => {
     const { options } = recording();
     const fastify = app();

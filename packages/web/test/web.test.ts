@@ -227,6 +227,43 @@ describe('web handler: bodyTimeoutMs', () => {
     await expectTimedOut(handler, 2);
     expect(calls).toEqual([]);
   });
+
+  it('reads a body and refuses a locked one with a timer per request on Cloudflare Workers', async () => {
+    vi.stubGlobal('navigator', { userAgent: 'Cloudflare-Workers' });
+    const { handler, calls } = setup({ bodyTimeoutMs: 5_000 });
+    const sized = async () => {
+      const { body, headers } = await createTestDelivery(createTestTask(), SECRET);
+      return new Request(`${URL_BASE}${PATH}`, {
+        method: 'POST',
+        body,
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      });
+    };
+
+    const ok = await handler(await sized());
+    expect(ok.status).toBe(200);
+    expect(calls).toHaveLength(1);
+
+    const locked = await sized();
+    locked.body?.getReader();
+    const refused = await handler(locked);
+    expect(refused.status).toBe(500);
+    expect(await refused.json()).toEqual({ error: 'body_consumed' });
+    expect(calls).toHaveLength(1);
+  });
+});
+
+describe('web handler: failures', () => {
+  it('fails as an async function would: a rejected promise, never a throw', async () => {
+    const { handler } = setup({}, { path: PATH });
+    // Not a Request: its URL cannot be parsed.
+    const broken = { url: 'not a url', method: 'POST' } as unknown as Request;
+    let answer: Promise<Response> | undefined;
+    expect(() => {
+      answer = handler(broken);
+    }).not.toThrow();
+    await expect(answer).rejects.toThrow(TypeError);
+  });
 });
 
 describe("web handler: respond 'immediately'", () => {
