@@ -126,10 +126,24 @@ interface Outcome<T> {
   error: (error: unknown) => unknown;
 }
 
-/** How one handler reads bodies: the limit in time, and the shared deadlines where allowed. */
+/** Starts and stops one body's deadline: the shared list ({@link Deadlines}) or a timer of its own. */
+interface Timers {
+  add(expire: () => void): unknown;
+  remove(handle: unknown): void;
+}
+
+/** A timer per body: where a timer belongs to the request that set it (Workers). */
+function ownTimers(timeoutMs: number): Timers {
+  return {
+    add: (expire) => setTimeout(expire, timeoutMs),
+    remove: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+  };
+}
+
+/** How one handler reads bodies: the limit in time, and the timers that keep it. */
 interface BodyTiming {
   timeoutMs: number;
-  deadlines: Deadlines | undefined;
+  timers: Timers;
 }
 
 /**
@@ -139,32 +153,17 @@ interface BodyTiming {
 function withDeadline<T>(
   reading: Promise<T>,
   outcome: Outcome<T>,
-  { timeoutMs, deadlines }: BodyTiming,
+  { timeoutMs, timers }: BodyTiming,
 ): Promise<Uint8Array> {
   return new Promise<Uint8Array>((resolve, reject) => {
-    const expire = () => reject(bodyTimeout(timeoutMs));
-    if (deadlines) {
-      const listed = deadlines.add(expire);
-      reading.then(
-        (value) => {
-          deadlines.remove(listed);
-          resolve(outcome.bytes(value));
-        },
-        (error: unknown) => {
-          deadlines.remove(listed);
-          reject(outcome.error(error));
-        },
-      );
-      return;
-    }
-    const timer = setTimeout(expire, timeoutMs);
+    const deadline = timers.add(() => reject(bodyTimeout(timeoutMs)));
     reading.then(
       (value) => {
-        clearTimeout(timer);
+        timers.remove(deadline);
         resolve(outcome.bytes(value));
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        timers.remove(deadline);
         reject(outcome.error(error));
       },
     );
@@ -210,7 +209,7 @@ function ready<M>(receiver: Receiver<M, Request>): Ready<M> {
     receiver,
     timing: {
       timeoutMs: bodyTimeoutMs,
-      deadlines: sharedTimers() ? deadlinesOf(bodyTimeoutMs) : undefined,
+      timers: sharedTimers() ? deadlinesOf(bodyTimeoutMs) : ownTimers(bodyTimeoutMs),
     },
     immediately: respond === 'immediately',
     // An explicit `waitUntil` option (e.g. Next.js `after`) wins over Vercel's request context;
