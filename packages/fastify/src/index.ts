@@ -49,28 +49,16 @@ export function ittybitWebhook<M = Metadata>(
   const path = mountPath(mount) ?? DEFAULT_PATH;
   const timeoutMs = receiver.options.bodyTimeoutMs;
 
-  // The last answer written and its headers other than `content-type` (answers are shared,
-  // frozen objects from the receiver's table, and nearly every request gets the same one).
-  let lastAnswer: ReceiverResponse | undefined;
-  let lastExtra: readonly string[] = [];
-
   /** Writes an answer: status, headers (names already lowercase), the JSON body. */
   function write(request: FastifyRequest, reply: FastifyReply, answer: ReceiverResponse): void {
     finishNodeRequest(request.raw, reply.raw);
-    if (answer !== lastAnswer) {
-      const extra: string[] = [];
-      for (const name of Object.keys(answer.headers)) {
-        if (name !== 'content-type') extra.push(name, answer.headers[name] as string);
-      }
-      lastExtra = extra;
-      lastAnswer = answer;
-    }
-    const extra = lastExtra;
     reply.code(answer.status);
-    // `type` stores the value as is; `header` would lowercase the name first.
-    reply.type(answer.headers['content-type'] as string);
-    for (let i = 0; i < extra.length; i += 2) {
-      reply.header(extra[i] as string, extra[i + 1]);
+    // `type` stores the value as it is; `header` lowercases the name first. A fresh delivery's
+    // answer has no other header.
+    const headers = answer.headers;
+    for (const name in headers) {
+      if (name === 'content-type') reply.type(headers[name] as string);
+      else reply.header(name, headers[name]);
     }
     reply.send(answer.body);
   }
