@@ -34,8 +34,19 @@ const INHERITED: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object
  * parsed JSON.)
  */
 export function copy(value: JsonObject): JsonObject {
-  return shadows(value) ? without(value) : Object.assign({}, value);
+  return shadows(value)
+    ? without(value)
+    : Object.assign(new (Plain as unknown as new () => JsonObject)(), value);
 }
+
+/**
+ * Makes plain objects (`Object.prototype`, `constructor === Object`) that V8 sizes by what is
+ * stored on them: a copy of a parsed task plus the fields the payload adds fits in one allocation,
+ * where an `{}` literal holds four fields and grows its out-of-object storage three at a time,
+ * leaving each smaller store behind as garbage.
+ */
+function Plain(): void {}
+Plain.prototype = Object.prototype;
 
 /**
  * `value` itself when none of its keys shadows an `Object.prototype` member, else a copy without
@@ -134,6 +145,9 @@ export function normalizeStatus(status: string): TaskStatus {
 
 /** Outputs as a flat list: URL strings become `{ url }`. Iterative: no depth can overflow the stack. */
 export function normalizeOutputs(value: unknown): TaskOutput[] {
+  // One output (the usual case) is answered without the walk's stack.
+  if (typeof value === 'string') return [{ url: value }];
+  if (isObject(value)) return [clean(value) as TaskOutput];
   const out: TaskOutput[] = [];
   if (value === undefined || value === null) return out;
   const stack: unknown[] = [value];

@@ -184,10 +184,17 @@ export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
   if (object === 'event') {
     const kind = typeof json.kind === 'string' ? json.kind : json.type;
     const topic = typeof kind === 'string' ? kind : '';
-    const event: WebhookEvent = { topic };
-    if (typeof json.id === 'string' && json.id !== '') event.id = json.id;
+    const id = typeof json.id === 'string' && json.id !== '' ? json.id : undefined;
     const createdAtMs = toMilliseconds(json.created_at);
-    if (createdAtMs !== undefined) event.createdAtMs = createdAtMs;
+    // Made in its final shape: one allocation, no fields added afterwards.
+    const event: WebhookEvent =
+      id === undefined
+        ? createdAtMs === undefined
+          ? { topic }
+          : { topic, createdAtMs }
+        : createdAtMs === undefined
+          ? { topic, id }
+          : { topic, id, createdAtMs };
     const data = json.data;
     const known = KNOWN_TOPICS.get(topic);
     if (!isObject(data)) {

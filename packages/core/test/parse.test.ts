@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseTask, toMilliseconds, WebhookPayloadError } from '../src/index.js';
 
@@ -162,6 +163,67 @@ describe('parseTask: the event envelope', () => {
     expect(
       payloadError(() => parseTask({ object: 'event', data: { status: 'succeeded' } })).field,
     ).toBe('data.id');
+  });
+});
+
+describe('parseTask: the objects handlers get', () => {
+  it('is a plain object with the sender fields first, in order, and no empty event fields', () => {
+    const task = parseTask({
+      object: 'event',
+      kind: 'task.succeeded',
+      data: { ...guideTask, extra: 1 },
+    });
+    expect(Object.getPrototypeOf(task)).toBe(Object.prototype);
+    expect(task.constructor).toBe(Object);
+    expect(inspect(task).startsWith('{')).toBe(true);
+    expect(Object.keys(task).slice(0, Object.keys(guideTask).length + 1)).toEqual([
+      ...Object.keys(guideTask),
+      'extra',
+    ]);
+    // An envelope without id or created_at gives an event with the topic only.
+    expect(Object.keys(task.event ?? {})).toEqual(['topic']);
+    const stamped = parseTask({
+      object: 'event',
+      kind: 'task.succeeded',
+      created_at: 1,
+      data: guideTask,
+    });
+    expect(stamped.event).toStrictEqual({ topic: 'task.succeeded', createdAtMs: 1000 });
+    const named = parseTask({
+      object: 'event',
+      id: 'evt_2',
+      kind: 'task.succeeded',
+      data: guideTask,
+    });
+    expect(named.event).toStrictEqual({ topic: 'task.succeeded', id: 'evt_2' });
+  });
+
+  it('lists one output, a URL string or an object, the same way as a list of them', () => {
+    const url = 'https://cdn.example.com/a.mp4';
+    const one = { url, format: 'mp4' };
+    for (const [output, expected] of [
+      [url, [{ url }]],
+      [one, [one]],
+      [
+        [url, one],
+        [{ url }, one],
+      ],
+      [
+        [[url], [one]],
+        [{ url }, one],
+      ],
+      [null, []],
+      [42, []],
+    ] as const) {
+      const task = parseTask({ id: 'task_1', status: 'succeeded', output });
+      if (task.status !== 'succeeded') throw new Error('narrowing');
+      expect(task.outputs).toEqual(expected);
+      expect(task.output).toEqual(expected[0]);
+    }
+    // An object output is handed on as it was parsed, not copied.
+    const task = parseTask({ id: 'task_1', status: 'succeeded', output: one });
+    if (task.status !== 'succeeded') throw new Error('narrowing');
+    expect(task.output).toBe(one);
   });
 });
 
