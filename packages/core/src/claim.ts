@@ -1,5 +1,5 @@
 import { describeError, isWebhookError, WebhookError } from './errors.js';
-import type { Leases } from './lease.js';
+import { Held, type Leases } from './lease.js';
 import type { Payload, WebhookEvent } from './model.js';
 
 /** The default key: the event id of an envelope, else `id:status`; none for an unknown payload. */
@@ -16,10 +16,10 @@ export type KeyOf<M> = (
 ) => string | undefined;
 
 /**
- * What claiming a key found: the owner token when it is ours now (and when the claim was sent:
+ * What claiming a key found: the claim when it is ours now (its owner token, and when it was sent:
  * the store's lease runs from no earlier than that), else why not.
  */
-export type Claim = { owner: string; at: number; record?: object } | 'completed' | 'in_progress';
+export type Claim = Held | 'completed' | 'in_progress';
 
 /**
  * Claims `key` for a fresh owner. A store that fails or does not answer within its timeout is a
@@ -29,11 +29,11 @@ export type Claim = { owner: string; at: number; record?: object } | 'completed'
 export function claim(leases: Leases, key: string, leaseMs: number): Claim | Promise<Claim> {
   if (!leases.acquiresNow()) return claimRemote(leases, key, leaseMs);
   // The in-process MemoryStore answers at once; a full store is a store_unavailable error.
-  const owner = leases.owner();
+  const owner = leases.localOwner();
   const at = Date.now();
   const found = leases.acquireLocal(key, owner, leaseMs);
   if (found instanceof Error) throw found;
-  return typeof found === 'object' ? { owner, at, record: found } : found;
+  return typeof found === 'object' ? new Held(key, owner, at, found) : found;
 }
 
 async function claimRemote(leases: Leases, key: string, leaseMs: number): Promise<Claim> {
@@ -55,5 +55,5 @@ async function claimRemote(leases: Leases, key: string, leaseMs: number): Promis
           { cause: error },
         );
   }
-  return found === 'acquired' ? { owner, at } : found;
+  return found === 'acquired' ? new Held(key, owner, at, undefined) : found;
 }

@@ -15,16 +15,28 @@ export interface LeaseSettings {
 /** Reports an error to `onError` (never throws). */
 export type Report = (error: unknown, phase: ErrorPhase, key: string) => void;
 
-/** One claim held while its handler runs and until it is marked completed. */
-export interface Held {
-  key: string;
-  owner: string;
-  ctx: DeliveryContext<unknown>;
+/**
+ * One claim, from the moment it is acquired: held while its handler runs and until it is marked
+ * completed. Made once per claim (the claim itself, not a copy of it).
+ */
+export class Held {
+  /** The handler's context, once the handler runs (its signal aborts when the lease is lost). */
+  ctx: DeliveryContext<unknown> | undefined = undefined;
   /** When the last successful renewal was sent (the store's expiry is at least this + leaseMs). */
   renewedAt: number;
-  renewing: boolean;
-  /** The local store's record of the claim, if it made one. */
-  record: object | undefined;
+  renewing = false;
+
+  constructor(
+    readonly key: string,
+    /** The owner token: a string for a shared store, a count for the in-process one. */
+    readonly owner: string | number,
+    /** When the claim was sent: the store's lease runs from no earlier than that. */
+    readonly at: number,
+    /** The local store's record of the claim, if it made one. */
+    readonly record: object | undefined,
+  ) {
+    this.renewedAt = at;
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -47,7 +59,15 @@ export function bounded<T>(run: () => Promise<T>, ms: number, what: string): Pro
  * every held claim from a quarter of the lease on (so one renewal can time out and the next still
  * lands in time), and only while claims are held.
  */
-/** Claims made in this process on MemoryStores (see {@link Leases.owner}). */
+/**
+ * An owner token as the store interface types it. A numeric token (see {@link Leases.localOwner})
+ * only ever reaches the library's own MemoryStore, whose methods take either.
+ */
+function token(owner: string | number): string {
+  return owner as string;
+}
+
+/** Claims made in this process on MemoryStores (see {@link Leases.localOwner}). */
 let localClaims = 0;
 
 export class Leases {
@@ -70,18 +90,19 @@ export class Leases {
     this.renewAfter = settings.leaseMs / 4;
   }
 
-  /**
-   * A unique owner token: random per receiver, counted per claim. The in-process store is only
-   * ever shared within this process, so there a count alone is unique (and is what it keeps per
-   * key: a short string, not the receiver's nonce joined to a count).
-   */
+  /** A unique owner token for a shared store: random per receiver, counted per claim. */
   owner(): string {
-    if (this.local) {
-      localClaims += 1;
-      return String(localClaims);
-    }
     this.counter += 1;
     return `${this.nonce}:${this.counter}`;
+  }
+
+  /**
+   * An owner token for the in-process store, which is only ever shared within this process: a
+   * count alone is unique there, and a number is kept on the key's record without an allocation.
+   */
+  localOwner(): number {
+    localClaims += 1;
+    return localClaims;
   }
 
   /** Runs one store call, bounded by `timeoutMs` unless the store is in this process. */
@@ -102,7 +123,7 @@ export class Leases {
   /** `acquire` on the local store, answered at once; a full store's error is returned. */
   acquireLocal(
     key: string,
-    owner: string,
+    owner: number,
     leaseMs: number,
   ): object | Exclude<AcquireResult, 'acquired'> | Error {
     return acquireNow(this.store as MemoryStore, key, owner, leaseMs);
@@ -137,17 +158,6 @@ export class Leases {
     );
   }
 
-  /** A claim of `key` by `owner`, acquired at `since`; renewed only once {@link watch}ed. */
-  hold(
-    key: string,
-    owner: string,
-    ctx: DeliveryContext<unknown>,
-    since: number,
-    record?: object,
-  ): Held {
-    return { key, owner, ctx, renewedAt: since, renewing: false, record };
-  }
-
   /**
    * Renews the claim until it is dropped: while an async handler runs, and while a failed
    * `complete` is retried. A handler that returns at once needs no timer at all.
@@ -173,7 +183,7 @@ export class Leases {
   private tick(): void {
     const now = Date.now();
     for (const held of this.held) {
-      if (held.renewing || held.ctx.lost) continue;
+      if (held.renewing || held.ctx?.lost) continue;
       const age = now - held.renewedAt;
       if (age >= this.settings.leaseMs) {
         this.log(
@@ -181,7 +191,7 @@ export class Leases {
           `Could not renew the lease on ${held.key} for ${this.settings.leaseMs} ms; aborting the handler (ctx.signal).`,
           { key: held.key },
         );
-        held.ctx.abort(
+        held.ctx?.abort(
           new WebhookError('store_unavailable', `Lease on ${held.key} could not be renewed.`),
         );
       } else if (age >= this.renewAfter) {
@@ -194,17 +204,17 @@ export class Leases {
     held.renewing = true;
     try {
       const ok = await this.call('extend', () =>
-        this.store.extend(held.key, held.owner, this.settings.leaseMs),
+        this.store.extend(held.key, token(held.owner), this.settings.leaseMs),
       );
       if (ok) {
         held.renewedAt = sentAt;
-      } else if (!held.ctx.lost) {
+      } else if (!held.ctx?.lost) {
         this.log(
           'error',
           `Lost the lease on ${held.key}: another attempt may run it. Handlers should stop when ctx.signal aborts.`,
           { key: held.key },
         );
-        held.ctx.abort(new WebhookError('in_progress', `Lease on ${held.key} was lost.`));
+        held.ctx?.abort(new WebhookError('in_progress', `Lease on ${held.key} was lost.`));
       }
     } catch (error) {
       this.report(error, 'extend', held.key);
@@ -228,7 +238,7 @@ export class Leases {
       for (;;) {
         try {
           const done = await this.call('complete', () =>
-            this.store.complete(key, owner, this.settings.ttlMs),
+            this.store.complete(key, token(owner), this.settings.ttlMs),
           );
           if (!done) this.lateComplete(key);
           return done;
@@ -257,9 +267,9 @@ export class Leases {
   }
 
   /** Gives the claim back so the sender's retry runs the handler again. */
-  async release(key: string, owner: string): Promise<void> {
+  async release(key: string, owner: string | number): Promise<void> {
     try {
-      await this.call('release', () => this.store.release(key, owner));
+      await this.call('release', () => this.store.release(key, token(owner)));
     } catch (error) {
       this.log(
         'error',

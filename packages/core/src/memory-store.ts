@@ -4,12 +4,16 @@ import type { AcquireResult, IdempotencyStore } from './store.js';
 const IN_PROGRESS = 0;
 const COMPLETED = 1;
 
-/** One key's record. Mutated in place by complete and extend; one allocation per claim. */
+/**
+ * One key's record. Mutated in place by complete and extend; the records of evicted keys are
+ * reused for new ones. The owner is the caller's token, or the receiver's count (a number, kept
+ * without an allocation).
+ */
 class Entry {
   state: typeof IN_PROGRESS | typeof COMPLETED;
-  owner: string;
+  owner: string | number;
   expiresAt: number;
-  constructor(state: Entry['state'], owner: string, expiresAt: number) {
+  constructor(state: Entry['state'], owner: string | number, expiresAt: number) {
     this.state = state;
     this.owner = owner;
     this.expiresAt = expiresAt;
@@ -34,13 +38,13 @@ const NO: Promise<boolean> = Promise.resolve(false);
 export let acquireNow: (
   store: MemoryStore,
   key: string,
-  owner: string,
+  owner: string | number,
   leaseMs: number,
 ) => object | Busy | Error;
 export let completeNow: (
   store: MemoryStore,
   key: string,
-  owner: string,
+  owner: string | number,
   ttlMs: number,
   claimed: unknown,
 ) => boolean | Error;
@@ -76,6 +80,12 @@ export class MemoryStore implements IdempotencyStore {
   readonly #now: () => number;
   /** No entry expires before this: the earliest expiry set since the last scan for expired keys. */
   #earliest = Number.POSITIVE_INFINITY;
+  /**
+   * Records of evicted keys, reused by the next claims: a store at its bound replaces keys at the
+   * rate it claims them, and a reused record is one allocation (and one young object for the
+   * garbage collector to move) less per claim.
+   */
+  readonly #spare: Entry[] = [];
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 10_000;
@@ -99,7 +109,7 @@ export class MemoryStore implements IdempotencyStore {
     if (this.#earliest <= now) {
       let earliest = Number.POSITIVE_INFINITY;
       for (const [key, entry] of entries) {
-        if (entry.expiresAt <= now) entries.delete(key);
+        if (entry.expiresAt <= now) this.#evict(key, entry);
         else if (entry.expiresAt < earliest) earliest = entry.expiresAt;
       }
       this.#earliest = earliest;
@@ -110,7 +120,7 @@ export class MemoryStore implements IdempotencyStore {
     if (entries.size > target) {
       for (const [key, entry] of entries) {
         if (entries.size <= target) break;
-        if (entry.state === COMPLETED) entries.delete(key);
+        if (entry.state === COMPLETED) this.#evict(key, entry);
       }
     }
     if (entries.size >= this.#maxEntries) {
@@ -123,6 +133,15 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   /**
+   * Forgets `key` and keeps its record for reuse. A record a claim still refers to (an expired
+   * claim's) may be reused: its owner then changes, and the old owner's complete looks the key up.
+   */
+  #evict(key: string, entry: Entry): void {
+    this.#entries.delete(key);
+    if (this.#spare.length < this.#maxEntries) this.#spare.push(entry);
+  }
+
+  /**
    * Records `key` as the newest key, reusing `lapsed` (its expired record) if there is one.
    * Answers the `store_unavailable` error instead when only running claims are left.
    */
@@ -130,7 +149,7 @@ export class MemoryStore implements IdempotencyStore {
     key: string,
     lapsed: Entry | undefined,
     state: Entry['state'],
-    owner: string,
+    owner: string | number,
     expiresAt: number,
     now: number,
   ): Entry | Error {
@@ -141,6 +160,7 @@ export class MemoryStore implements IdempotencyStore {
     } catch (error) {
       return error as Error;
     }
+    entry ??= this.#spare.pop();
     if (entry === undefined) {
       entry = new Entry(state, owner, expiresAt);
     } else {
@@ -174,7 +194,7 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   /** The new record when `key` was claimed, else why not. */
-  #acquire(key: string, owner: string, leaseMs: number): Entry | Busy | Error {
+  #acquire(key: string, owner: string | number, leaseMs: number): Entry | Busy | Error {
     const now = this.#now();
     const entry = this.#entries.get(key);
     if (entry !== undefined && entry.expiresAt > now) {
@@ -194,7 +214,7 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   /** `claimed`: the record a claim made, used without a lookup while it is still the owner's. */
-  #complete(key: string, owner: string, ttlMs: number, claimed?: Entry): boolean | Error {
+  #complete(key: string, owner: string | number, ttlMs: number, claimed?: Entry): boolean | Error {
     const now = this.#now();
     // A running, unexpired claim is never evicted nor replaced: it is still the key's record.
     const entry =

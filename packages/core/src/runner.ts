@@ -50,22 +50,14 @@ export class Runner<M, R> {
     payload: Payload<M>,
     ctx: DeliveryContext<R>,
     trace: Trace,
-    claimed?: { owner: string; at: number; record?: object },
+    claimed?: Held,
   ): AnswerCode | Promise<AnswerCode> {
     const leases = this.settings.leases;
     this.running += 1;
     const started = Date.now();
     const owner = claimed?.owner;
-    const held =
-      leases && claimed
-        ? leases.hold(
-            ctx.key,
-            claimed.owner,
-            ctx as DeliveryContext<unknown>,
-            claimed.at,
-            claimed.record,
-          )
-        : undefined;
+    const held = leases ? claimed : undefined;
+    if (held) held.ctx = ctx as DeliveryContext<unknown>;
     let result: unknown;
     try {
       const probe = trace.probe;
@@ -126,7 +118,7 @@ export class Runner<M, R> {
     payload: Payload<M>,
     ctx: DeliveryContext<R>,
     trace: Trace,
-    owner: string | undefined,
+    owner: string | number | undefined,
   ): Promise<AnswerCode> {
     const { leases, deadLetters } = this.settings;
     const key = ctx.key;

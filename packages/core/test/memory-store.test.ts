@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/index.js';
+import { acquireNow, completeNow } from '../src/memory-store.js';
 
 describe('MemoryStore bounds', () => {
   it('evicts expired keys first, then the oldest completed, never one in progress', async () => {
@@ -130,5 +131,55 @@ describe('MemoryStore eviction order', () => {
     expect(await store.acquire('late', 'x', 10_000)).toBe('completed');
     expect(await store.acquire('c', 'x', 10_000)).toBe('completed');
     expect(store.size).toBe(4);
+  });
+});
+
+describe('MemoryStore records reused after eviction', () => {
+  it("a lapsed claim whose record went to another key completes its own key, never the other's", async () => {
+    let now = 1_000;
+    const store = new MemoryStore({ maxEntries: 2, now: () => now });
+    // Claims as the receiver makes them: numeric owners, the record kept for completeNow.
+    const first = acquireNow(store, 'first', 1, 100);
+    expect(first).toBeTypeOf('object');
+    expect(acquireNow(store, 'other', 2, 60_000)).toBeTypeOf('object');
+    now += 200; // 'first' lapsed: the next claim sweeps it and reuses its record
+    const third = acquireNow(store, 'third', 3, 60_000);
+    expect(third).toBe(first);
+    // The first handler finishes late: its record is now the third claim's, so the key is looked
+    // up. Nobody holds 'first' any more (a lapsed claim counts as absent), but only running claims
+    // are kept, so there is no room to record it: store_unavailable, and the third claim is intact.
+    expect(completeNow(store, 'first', 1, 10_000, first)).toBeInstanceOf(Error);
+    expect(await store.acquire('third', 'x', 60_000)).toBe('in_progress');
+    expect(completeNow(store, 'third', 3, 10_000, third)).toBe(true);
+    expect(await store.acquire('third', 'x', 60_000)).toBe('completed');
+    // Now a completed key can make room: the late completion of 'first' is recorded.
+    expect(completeNow(store, 'first', 1, 10_000, first)).toBe(true);
+    expect(await store.acquire('first', 'x', 60_000)).toBe('completed');
+    expect(await store.acquire('other', 'x', 60_000)).toBe('in_progress');
+  });
+
+  it('an owner token never completes a claim made under another token with the same text', async () => {
+    const store = new MemoryStore();
+    const record = acquireNow(store, 'k', 7, 60_000);
+    expect(completeNow(store, 'k', '7', 10_000, record)).toBe(false);
+    expect(await store.acquire('k', 'x', 60_000)).toBe('in_progress');
+    expect(completeNow(store, 'k', 7, 10_000, record)).toBe(true);
+    expect(await store.acquire('k', 'x', 60_000)).toBe('completed');
+  });
+
+  it('stays exactly-once over many evictions: every key claimed once, duplicates seen while kept', async () => {
+    const store = new MemoryStore({ maxEntries: 100 });
+    let owner = 0;
+    for (let i = 0; i < 1_000; i++) {
+      const key = `k${i}`;
+      owner += 1;
+      const record = acquireNow(store, key, owner, 60_000);
+      expect(record).toBeTypeOf('object');
+      expect(completeNow(store, key, owner, 60_000, record)).toBe(true);
+      // The last 80 keys are still kept (eviction leaves at least 90% of the bound).
+      for (const back of [1, 40, 80]) {
+        if (i >= back) expect(await store.acquire(`k${i - back}`, 'x', 60_000)).toBe('completed');
+      }
+    }
   });
 });
