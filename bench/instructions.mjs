@@ -7,7 +7,7 @@
 //
 //   BENCH_INSTR=pipeline,http   only these parts (default both)
 //   BENCH_INSTR_N=4000          requests counted per HTTP case, after 6× as many to warm up (the
-//                               pipeline counts 2.5× as many, after as many)
+//                               pipeline counts 2.5× as many, after 25,000)
 //   BENCH_INSTR_FRAMEWORKS=koa  only these HTTP servers (default express,fastify,koa,web)
 //   BENCH_INSTR_KEEP=dir        keep each case's callgrind dump in dir, for callgrind_annotate
 //
@@ -209,7 +209,7 @@ const ratio = (ours, base) =>
 
 if (PARTS.includes('pipeline')) {
   const calls = Math.round(N * 2.5);
-  console.log(`Pipeline, instructions per 1 KB delivery (${calls} counted after as many warm-up)`);
+  console.log(`Pipeline, instructions per 1 KB delivery (${calls} counted after 25000 warm-up)`);
   const floor = await pipelineCase('floor', calls);
   const floorSet = await pipelineCase('floorSet', calls);
   for (const [name, label, base, baseLabel] of [
