@@ -31,7 +31,7 @@ export function claim(leases: Leases, key: string, leaseMs: number): Claim | Pro
   // The in-process MemoryStore answers at once; a full store is a store_unavailable error.
   const owner = leases.localOwner();
   const at = Date.now();
-  const found = leases.acquireLocal(key, owner, leaseMs);
+  const found = leases.acquireLocal(key, owner, leaseMs, at);
   if (found instanceof Error) throw found;
   return typeof found === 'object' ? new Held(key, owner, at, found) : found;
 }

@@ -125,8 +125,9 @@ export class Leases {
     key: string,
     owner: number,
     leaseMs: number,
+    at: number,
   ): object | Exclude<AcquireResult, 'acquired'> | Error {
-    return acquireNow(this.store as MemoryStore, key, owner, leaseMs);
+    return acquireNow(this.store as MemoryStore, key, owner, leaseMs, at);
   }
 
   /**

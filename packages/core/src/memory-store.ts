@@ -40,6 +40,7 @@ export let acquireNow: (
   key: string,
   owner: string | number,
   leaseMs: number,
+  at: number,
 ) => object | Busy | Error;
 export let completeNow: (
   store: MemoryStore,
@@ -180,7 +181,9 @@ export class MemoryStore implements IdempotencyStore {
 
   static {
     // The receiver calls an unextended MemoryStore without promises (see `acquireNow`).
-    acquireNow = (store, key, owner, leaseMs) => store.#acquire(key, owner, leaseMs);
+    // `at`: the caller's Date.now(), the store's time unless it was given its own clock.
+    acquireNow = (store, key, owner, leaseMs, at) =>
+      store.#acquire(key, owner, leaseMs, store.#now === Date.now ? at : store.#now());
     completeNow = (store, key, owner, ttlMs, claimed) =>
       store.#complete(key, owner, ttlMs, claimed instanceof Entry ? claimed : undefined);
   }
@@ -194,8 +197,12 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   /** The new record when `key` was claimed, else why not. */
-  #acquire(key: string, owner: string | number, leaseMs: number): Entry | Busy | Error {
-    const now = this.#now();
+  #acquire(
+    key: string,
+    owner: string | number,
+    leaseMs: number,
+    now: number = this.#now(),
+  ): Entry | Busy | Error {
     const entry = this.#entries.get(key);
     if (entry !== undefined && entry.expiresAt > now) {
       return entry.state === COMPLETED ? 'completed' : 'in_progress';

@@ -111,6 +111,7 @@ export function createReceiver<M = Metadata, R = unknown>(
     leases,
     deadLetters,
     sinkTimeoutMs: idempotency ? idempotency.timeoutMs : 2_000,
+    timed: onDelivery !== undefined || telemetry !== undefined,
     report,
   });
 

@@ -17,6 +17,8 @@ export interface RunnerSettings {
   deadLetters: DeadLetterSink | undefined;
   /** Bound on one dead-letter call. */
   sinkTimeoutMs: number;
+  /** Whether anything reads the handler's duration (`onDelivery`, telemetry). */
+  timed: boolean;
   report: (error: unknown, phase: ErrorPhase, key?: string, payload?: Payload<never>) => void;
 }
 
@@ -54,7 +56,8 @@ export class Runner<M, R> {
   ): AnswerCode | Promise<AnswerCode> {
     const leases = this.settings.leases;
     this.running += 1;
-    const started = Date.now();
+    // The clock is read only for those who read the duration (48 ns a read on Node 20).
+    const started = this.settings.timed ? Date.now() : 0;
     const owner = claimed?.owner;
     const held = leases ? claimed : undefined;
     if (held) held.ctx = ctx as DeliveryContext<unknown>;
@@ -84,7 +87,7 @@ export class Runner<M, R> {
     started: number,
   ): AnswerCode | Promise<AnswerCode> {
     const { leases, deadLetters } = this.settings;
-    trace.durationMs = Date.now() - started;
+    if (this.settings.timed) trace.durationMs = Date.now() - started;
     if (held && ctx.lost) {
       leases?.drop(held);
       // Another attempt may own the delivery now: answer 500 so the sender retries; the retry is

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStore } from '../src/index.js';
+import { createReceiver, MemoryStore } from '../src/index.js';
 import { acquireNow, completeNow } from '../src/memory-store.js';
+import { createTestEvent } from '../src/testing.js';
+import { SECRET, signedRequest } from './helpers.js';
 
 describe('MemoryStore bounds', () => {
   it('evicts expired keys first, then the oldest completed, never one in progress', async () => {
@@ -139,11 +141,11 @@ describe('MemoryStore records reused after eviction', () => {
     let now = 1_000;
     const store = new MemoryStore({ maxEntries: 2, now: () => now });
     // Claims as the receiver makes them: numeric owners, the record kept for completeNow.
-    const first = acquireNow(store, 'first', 1, 100);
+    const first = acquireNow(store, 'first', 1, 100, now);
     expect(first).toBeTypeOf('object');
-    expect(acquireNow(store, 'other', 2, 60_000)).toBeTypeOf('object');
+    expect(acquireNow(store, 'other', 2, 60_000, now)).toBeTypeOf('object');
     now += 200; // 'first' lapsed: the next claim sweeps it and reuses its record
-    const third = acquireNow(store, 'third', 3, 60_000);
+    const third = acquireNow(store, 'third', 3, 60_000, now);
     expect(third).toBe(first);
     // The first handler finishes late: its record is now the third claim's, so the key is looked
     // up. Nobody holds 'first' any more (a lapsed claim counts as absent), but only running claims
@@ -160,7 +162,7 @@ describe('MemoryStore records reused after eviction', () => {
 
   it('an owner token never completes a claim made under another token with the same text', async () => {
     const store = new MemoryStore();
-    const record = acquireNow(store, 'k', 7, 60_000);
+    const record = acquireNow(store, 'k', 7, 60_000, Date.now());
     expect(completeNow(store, 'k', '7', 10_000, record)).toBe(false);
     expect(await store.acquire('k', 'x', 60_000)).toBe('in_progress');
     expect(completeNow(store, 'k', 7, 10_000, record)).toBe(true);
@@ -173,7 +175,7 @@ describe('MemoryStore records reused after eviction', () => {
     for (let i = 0; i < 1_000; i++) {
       const key = `k${i}`;
       owner += 1;
-      const record = acquireNow(store, key, owner, 60_000);
+      const record = acquireNow(store, key, owner, 60_000, Date.now());
       expect(record).toBeTypeOf('object');
       expect(completeNow(store, key, owner, 60_000, record)).toBe(true);
       // The last 80 keys are still kept (eviction leaves at least 90% of the bound).
@@ -181,5 +183,29 @@ describe('MemoryStore records reused after eviction', () => {
         if (i >= back) expect(await store.acquire(`k${i - back}`, 'x', 60_000)).toBe('completed');
       }
     }
+  });
+});
+
+describe('MemoryStore with its own clock, behind a receiver', () => {
+  it('claims and completes on the store clock, not the wall clock', async () => {
+    let clock = 1_000; // far from Date.now(): a claim timed by the wall clock would never lapse
+    const store = new MemoryStore({ now: () => clock });
+    const runs: string[] = [];
+    const receiver = createReceiver({
+      secret: SECRET,
+      onSucceeded: (task) => {
+        runs.push(task.id);
+      },
+      onFailed() {},
+      logger: false,
+      idempotency: { store, ttlMs: 10_000 },
+    });
+    const event = createTestEvent('task.succeeded', { id: 'task_clock' }, { id: 'evt_clock' });
+    expect((await receiver.handle(await signedRequest(event))).status).toBe(200);
+    const again = await receiver.handle(await signedRequest(event));
+    expect(again.headers['ittybit-webhook-duplicate']).toBe('true');
+    clock += 10_001; // the completed key lapses on the store's clock
+    expect((await receiver.handle(await signedRequest(event))).status).toBe(200);
+    expect(runs).toEqual(['task_clock', 'task_clock']);
   });
 });
