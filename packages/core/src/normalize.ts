@@ -34,19 +34,23 @@ const INHERITED: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object
  * parsed JSON.)
  */
 export function copy(value: JsonObject): JsonObject {
-  return shadows(value)
-    ? without(value)
-    : Object.assign(new (Plain as unknown as new () => JsonObject)(), value);
+  return shadows(value) ? without(value) : Object.assign({}, value);
 }
 
 /**
- * Makes plain objects (`Object.prototype`, `constructor === Object`) that V8 sizes by what is
- * stored on them: a copy of a parsed task plus the fields the payload adds fits in one allocation,
- * where an `{}` literal holds four fields and grows its out-of-object storage three at a time,
- * leaving each smaller store behind as garbage.
+ * {@link copy} for the task or run a payload is made from. The copy is made by a constructor that
+ * V8 sizes for what its first objects end up holding (the sender's fields plus the ones the payload
+ * adds), so a payload fits in one allocation, where an `{}` literal holds four fields and grows its
+ * out-of-object storage three at a time, leaving each smaller store behind as garbage. Used for
+ * payloads only: smaller objects made by the same constructor first would size it for them.
  */
-function Plain(): void {}
-Plain.prototype = Object.prototype;
+export function copyPayload(value: JsonObject): JsonObject {
+  return shadows(value) ? without(value) : Object.assign(new PayloadObject(), value);
+}
+
+/** Makes plain objects: `Object.prototype` is their prototype, `Object` their `constructor`. */
+const PayloadObject = function PayloadObject(): void {} as unknown as new () => JsonObject;
+PayloadObject.prototype = Object.prototype;
 
 /**
  * `value` itself when none of its keys shadows an `Object.prototype` member, else a copy without

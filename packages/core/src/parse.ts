@@ -13,7 +13,7 @@ import {
 } from './model.js';
 import {
   clean,
-  copy,
+  copyPayload,
   firstStepError,
   isObject,
   type JsonObject,
@@ -86,7 +86,7 @@ function common(src: Source, object: string): JsonObject {
     event?.createdAtMs ?? completedAtMs ?? toMilliseconds(body.updated_at) ?? createdAtMs;
 
   // Unknown fields are kept; a "__proto__" key stays a plain field, never a prototype.
-  const out = copy(body);
+  const out = copyPayload(body);
   out.id = id;
   out.object = object;
   out.status = status;
