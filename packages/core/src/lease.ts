@@ -54,12 +54,6 @@ export function bounded<T>(run: () => Promise<T>, ms: number, what: string): Pro
 }
 
 /**
- * Store calls and lease upkeep for one receiver. A remote store's calls are bounded by
- * `timeoutMs`; the in-process `MemoryStore` is called directly. One timer per receiver renews
- * every held claim from a quarter of the lease on (so one renewal can time out and the next still
- * lands in time), and only while claims are held.
- */
-/**
  * An owner token as the store interface types it. A numeric token (see {@link Leases.localOwner})
  * only ever reaches the library's own MemoryStore, whose methods take either.
  */
@@ -70,6 +64,12 @@ function token(owner: string | number): string {
 /** Claims made in this process on MemoryStores (see {@link Leases.localOwner}). */
 let localClaims = 0;
 
+/**
+ * Store calls and lease upkeep for one receiver. A remote store's calls are bounded by
+ * `timeoutMs`; the in-process `MemoryStore` is called directly. One timer per receiver renews
+ * every held claim from a quarter of the lease on (so one renewal can time out and the next still
+ * lands in time), and only while claims are held.
+ */
 export class Leases {
   private readonly held = new Set<Held>();
   private timer: ReturnType<typeof setInterval> | undefined;

@@ -58,8 +58,9 @@ export class Runner<M, R> {
     this.running += 1;
     // The clock is read only for those who read the duration (48 ns a read on Node 20).
     const started = this.settings.timed ? Date.now() : 0;
-    const owner = claimed?.owner;
-    const held = leases ? claimed : undefined;
+    // A claim exists only where there are leases.
+    const held = claimed;
+    const owner = held?.owner;
     if (held) held.ctx = ctx as DeliveryContext<unknown>;
     let result: unknown;
     try {

@@ -1,4 +1,5 @@
 import type { IdempotencyStore, ReceiverRequest } from '../src/index.js';
+import { signPayload } from '../src/index.js';
 import { createTestDelivery, createTestTask } from '../src/testing.js';
 
 export const SECRET = 'whsec_test';
@@ -12,6 +13,15 @@ export async function signedRequest(
 ): Promise<ReceiverRequest> {
   const { body, headers } = await createTestDelivery(task, secret);
   return { method: 'POST', headers, body: new TextEncoder().encode(body) };
+}
+
+/** A signed POST of these exact body bytes. */
+export async function signedBytes(body: Uint8Array, secret = SECRET): Promise<ReceiverRequest> {
+  return {
+    method: 'POST',
+    headers: { 'ittybit-signature': await signPayload(body, secret) },
+    body,
+  };
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

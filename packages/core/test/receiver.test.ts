@@ -15,6 +15,7 @@ import {
   captureLogger,
   deferred,
   SECRET,
+  signedBytes,
   signedRequest,
   sleep,
   unreachableStore,
@@ -167,11 +168,7 @@ describe('the answer table (docs/design.md)', () => {
       new Uint8Array(),
     ];
     for (const body of bodies) {
-      const res = await receiver.handle({
-        method: 'POST',
-        headers: { 'ittybit-signature': await signPayload(body, SECRET) },
-        body,
-      });
+      const res = await receiver.handle(await signedBytes(body));
       expect(res.status).toBe(400);
       expect(bodyOf(res)).toEqual({ error: 'invalid_payload' });
     }
@@ -186,11 +183,7 @@ describe('the answer table (docs/design.md)', () => {
       JSON.stringify(createTestTask({ metadata: { t: 'ü😀' } })),
     );
     const body = new Uint8Array([0xef, 0xbb, 0xbf, ...json]);
-    const res = await receiver.handle({
-      method: 'POST',
-      headers: { 'ittybit-signature': await signPayload(body, SECRET) },
-      body,
-    });
+    const res = await receiver.handle(await signedBytes(body));
     expect(res.status).toBe(200);
     expect(onSucceeded.mock.calls[0]![0].metadata).toEqual({ t: 'ü😀' });
   });
@@ -204,22 +197,14 @@ describe('the answer table (docs/design.md)', () => {
     const backing = new Uint8Array(json.length + 8);
     backing.set(json, 5);
     const body = backing.subarray(5, 5 + json.length);
-    const ok = await receiver.handle({
-      method: 'POST',
-      headers: { 'ittybit-signature': await signPayload(body, SECRET) },
-      body,
-    });
+    const ok = await receiver.handle(await signedBytes(body));
     expect(ok.status).toBe(200);
     expect(onSucceeded.mock.calls[0]![0].metadata).toEqual({ t: 'a�b' });
 
     // The same body with one byte of the U+FFFD's encoding broken: not UTF-8, a 400.
     const broken = Uint8Array.from(json);
     broken[json.indexOf(0xbd)] = 0x41;
-    const bad = await receiver.handle({
-      method: 'POST',
-      headers: { 'ittybit-signature': await signPayload(broken, SECRET) },
-      body: broken,
-    });
+    const bad = await receiver.handle(await signedBytes(broken));
     expect(bad.status).toBe(400);
     expect(onSucceeded).toHaveBeenCalledTimes(1);
   });
