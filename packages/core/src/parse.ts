@@ -45,19 +45,26 @@ export function topicOf(payload: Payload<unknown>): string | undefined {
   return derivedTopic(payload.object === 'run' ? 'run' : 'task', payload.status);
 }
 
-interface Source {
-  body: JsonObject;
-  json: JsonObject;
-  shape: PayloadShape;
-  prefix: string;
-  event: WebhookEvent | undefined;
-  /** The known topic's last part (`succeeded`), standing in for a missing status. */
-  topicStatus: string | undefined;
+// A task or run is read from `body` (the payload itself, or an envelope's `data`) of the whole
+// delivery `json`, with the envelope's `event` and its topic's last part (`succeeded`, standing in
+// for a missing status). Passed as arguments, not gathered in an object: that object would be one
+// more allocation per delivery.
+
+/** Where a field sits in the delivery, for error messages. */
+function prefixOf(shape: PayloadShape): string {
+  return shape === 'event' ? 'data.' : '';
 }
 
 /** Fields shared by tasks and runs: id, status, metadata, times. Throws for a broken field. */
-function common(src: Source, object: string): JsonObject {
-  const { body, prefix, event } = src;
+function common(
+  body: JsonObject,
+  json: JsonObject,
+  shape: PayloadShape,
+  event: WebhookEvent | undefined,
+  topicStatus: string | undefined,
+  object: string,
+): JsonObject {
+  const prefix = prefixOf(shape);
   const id = body.id;
   if (typeof id !== 'string' || id === '') {
     throw new WebhookPayloadError(
@@ -65,7 +72,7 @@ function common(src: Source, object: string): JsonObject {
       `${prefix}id`,
     );
   }
-  const rawStatus = body.status ?? src.topicStatus;
+  const rawStatus = body.status ?? topicStatus;
   if (typeof rawStatus !== 'string' || rawStatus === '') {
     throw new WebhookPayloadError(
       `Payload field "${prefix}status" must be a non-empty string.`,
@@ -92,8 +99,8 @@ function common(src: Source, object: string): JsonObject {
   out.status = status;
   out.rawStatus = rawStatus;
   out.metadata = clean(metadata);
-  out.shape = src.shape;
-  out.raw = src.json;
+  out.shape = shape;
+  out.raw = json;
   if (createdAtMs !== undefined) out.createdAtMs = createdAtMs;
   if (completedAtMs !== undefined) out.completedAtMs = completedAtMs;
   if (occurredAtMs !== undefined) out.occurredAtMs = occurredAtMs;
@@ -101,20 +108,25 @@ function common(src: Source, object: string): JsonObject {
   return out;
 }
 
-function task(src: Source): JsonObject {
-  const { body } = src;
-  const object = src.shape === 'job' || body.object === 'job' ? 'job' : 'task';
-  const out = common(src, object);
+function task(
+  body: JsonObject,
+  json: JsonObject,
+  shape: PayloadShape,
+  event: WebhookEvent | undefined,
+  topicStatus: string | undefined,
+): JsonObject {
+  const object = shape === 'job' || body.object === 'job' ? 'job' : 'task';
+  const out = common(body, json, shape, event, topicStatus, object);
   out.kind = typeof body.kind === 'string' ? body.kind : object === 'job' ? 'job' : 'unknown';
   const status = out.status;
-  const topic = src.event?.topic;
+  const topic = event?.topic;
   if (
     (topic === 'task.succeeded' && status !== 'succeeded') ||
     (topic === 'task.failed' && status !== 'failed' && status !== 'cancelled')
   ) {
     throw new WebhookPayloadError(
       `A ${topic} event carries a task whose status is "${String(out.rawStatus)}".`,
-      `${src.prefix}status`,
+      `${prefixOf(shape)}status`,
     );
   }
   if (status === 'succeeded') {
@@ -131,24 +143,29 @@ function task(src: Source): JsonObject {
   return out;
 }
 
-function run(src: Source): JsonObject {
-  const { body } = src;
-  const out = common(src, 'run');
+function run(
+  body: JsonObject,
+  json: JsonObject,
+  shape: PayloadShape,
+  event: WebhookEvent | undefined,
+  topicStatus: string | undefined,
+): JsonObject {
+  const out = common(body, json, shape, event, topicStatus, 'run');
   const status = out.status;
-  const topic = src.event?.topic;
+  const topic = event?.topic;
   if (
     (topic === 'run.succeeded' && status !== 'succeeded') ||
     (topic === 'run.failed' && status !== 'failed' && status !== 'cancelled')
   ) {
     throw new WebhookPayloadError(
       `A ${topic} event carries a run whose status is "${String(out.rawStatus)}".`,
-      `${src.prefix}status`,
+      `${prefixOf(shape)}status`,
     );
   }
   if (body.tasks !== undefined && !Array.isArray(body.tasks)) {
     throw new WebhookPayloadError(
-      `Payload field "${src.prefix}tasks" must be an array when present.`,
-      `${src.prefix}tasks`,
+      `Payload field "${prefixOf(shape)}tasks" must be an array when present.`,
+      `${prefixOf(shape)}tasks`,
     );
   }
   if (status === 'failed' || status === 'cancelled') {
@@ -204,14 +221,7 @@ export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
     const dataObject = data.object;
     // An envelope without a topic carries what its data says it is (a task when data says nothing).
     const family = known ? known[0] : topic === '' ? (dataObject ?? 'task') : '';
-    const src: Source = {
-      body: data,
-      json,
-      shape: 'event',
-      prefix: 'data.',
-      event,
-      topicStatus: known?.[1],
-    };
+    const topicStatus = known?.[1];
     if (family === 'task' || family === 'job') {
       if (dataObject !== undefined && dataObject !== 'task' && dataObject !== 'job') {
         throw new WebhookPayloadError(
@@ -219,7 +229,7 @@ export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
           'data.object',
         );
       }
-      return task(src) as unknown as Task<M>;
+      return task(data, json, 'event', event, topicStatus) as unknown as Task<M>;
     }
     if (family === 'run') {
       if (dataObject !== undefined && dataObject !== 'run') {
@@ -228,22 +238,15 @@ export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
           'data.object',
         );
       }
-      return run(src) as unknown as Run<M>;
+      return run(data, json, 'event', event, topicStatus) as unknown as Run<M>;
     }
     return unknown(json, 'event', event);
   }
-  const src: Source = {
-    body: json,
-    json,
-    shape: object === 'job' ? 'job' : 'task',
-    prefix: '',
-    event: undefined,
-    topicStatus: undefined,
-  };
   if (object === undefined || object === 'task' || object === 'job') {
-    return task(src) as unknown as Task<M>;
+    const shape = object === 'job' ? 'job' : 'task';
+    return task(json, json, shape, undefined, undefined) as unknown as Task<M>;
   }
-  if (object === 'run') return run(src) as unknown as Run<M>;
+  if (object === 'run') return run(json, json, 'task', undefined, undefined) as unknown as Run<M>;
   return unknown(json, 'task');
 }
 
