@@ -1,7 +1,9 @@
 // One HTTP server for the HTTP section, in its own process: `FRAMEWORK` (express, fastify, koa,
 // web) and `VARIANT` (ours: the adapter; hand: a hand-written route in the same framework doing
 // raw body + HMAC + JSON.parse + a bounded Set of event ids + 200 with the same JSON body).
-// Tells the parent its port, then answers `stats` with how many deliveries ran and its CPU time.
+// Tells the parent its port, then answers `stats` with how many deliveries ran, its CPU time and
+// how much it has allocated on the JS heap.
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { createReceiver } from '@ittybit-webhooks/core';
 import { SECRET } from '../lib/deliveries.mjs';
 import { handReceiver } from '../lib/hand.mjs';
@@ -116,6 +118,26 @@ if (!start || (VARIANT !== 'ours' && VARIANT !== 'hand')) {
   throw new Error(`FRAMEWORK must be express|fastify|koa|web and VARIANT ours|hand`);
 }
 const port = await start();
+
+// Bytes allocated on the JS heap since the server started: what the heap grew by, plus what each
+// GC freed (V8's GC profiler reports the heap before and after each collection). Buffer contents
+// live outside the JS heap and are not counted.
+const heapAtStart = getHeapStatistics().used_heap_size;
+let freed = 0;
+let gcs = 0;
+let profiler = new GCProfiler();
+profiler.start();
+function allocated() {
+  const { statistics } = profiler.stop();
+  for (const s of statistics) {
+    freed += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize;
+  }
+  gcs += statistics.length;
+  profiler = new GCProfiler();
+  profiler.start();
+  return getHeapStatistics().used_heap_size - heapAtStart + freed;
+}
+
 process.on('message', (message) => {
   if (message === 'stats') {
     process.send({
@@ -124,6 +146,8 @@ process.on('message', (message) => {
         cpuUs: process.cpuUsage(),
         atMs: performance.now(),
         rss: process.memoryUsage().rss,
+        allocated: allocated(),
+        gcs,
       },
     });
   }

@@ -146,6 +146,9 @@ async function round(server, seconds) {
       ? (after.cpuUs.user + after.cpuUs.system - before.cpuUs.user - before.cpuUs.system) / ok
       : 0,
     serverRssMb: after.rss / 1e6,
+    // JS heap allocated by the server per answered request, and its GCs per 1,000 requests.
+    allocatedPerOk: ok ? (after.allocated - before.allocated) / ok : 0,
+    gcsPerKiloOk: ok ? ((after.gcs - before.gcs) * 1000) / ok : 0,
   };
 }
 
@@ -195,11 +198,15 @@ section(async () => {
           rps: median(runs.map((r) => r.ours.rps)),
           p99: median(runs.map((r) => r.ours.p99)),
           cpuUs: median(runs.map((r) => r.ours.serverCpuUsPerOk)),
+          allocatedBytes: median(runs.map((r) => r.ours.allocatedPerOk)),
+          gcsPerKilo: median(runs.map((r) => r.ours.gcsPerKiloOk)),
         },
         hand: {
           rps: median(runs.map((r) => r.hand.rps)),
           p99: median(runs.map((r) => r.hand.p99)),
           cpuUs: median(runs.map((r) => r.hand.serverCpuUsPerOk)),
+          allocatedBytes: median(runs.map((r) => r.hand.allocatedPerOk)),
+          gcsPerKilo: median(runs.map((r) => r.hand.gcsPerKiloOk)),
         },
         runs,
       };
@@ -208,6 +215,10 @@ section(async () => {
         `${(s.median * 100).toFixed(0)}% (${(s.min * 100).toFixed(0)}–${(s.max * 100).toFixed(0)})`;
       console.log(
         `   ${result.label.padEnd(34)} req/s ${pct(result.rps).padEnd(16)} p99 ${ratio(result.p99).padEnd(20)} server CPU/request ${ratio(result.cpu).padEnd(20)} ours ${result.ours.rps.toFixed(0)} req/s, p99 ${result.ours.p99.toFixed(2)} ms, ${result.ours.cpuUs.toFixed(0)} µs CPU; hand-written ${result.hand.rps.toFixed(0)} req/s, p99 ${result.hand.p99.toFixed(2)} ms, ${result.hand.cpuUs.toFixed(0)} µs CPU (load ${load.toFixed(2)})`,
+      );
+      const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+      console.log(
+        `   ${''.padEnd(34)} JS heap allocated per request: ours ${kb(result.ours.allocatedBytes)} (${result.ours.gcsPerKilo.toFixed(2)} GCs per 1,000), hand-written ${kb(result.hand.allocatedBytes)} (${result.hand.gcsPerKilo.toFixed(2)})`,
       );
       const odd = runs.flatMap((r) => [r.ours, r.hand]).filter((x) => x.freshPerOk < 0.999);
       if (odd.length) console.log(`   warning: some 200s were not fresh deliveries`);
