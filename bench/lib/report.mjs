@@ -215,6 +215,22 @@ function httpSection(h) {
     '',
     `CPU use during the rounds (one core = 100%): ${cpu.join('; ')}. A server near 100% is the bottleneck, as it should be.`,
   );
+  // Older results.json files have no allocation counts.
+  const allocated = h.frameworks.filter((f) => f.ours.allocatedBytes !== undefined);
+  if (allocated.length) {
+    const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
+    lines.push(
+      '',
+      `JS heap allocated by the server per answered request (median over the runs; V8's GC profiler in the server process: what the heap grew by plus what each GC freed; Buffer contents are outside the heap), and its garbage collections per 1,000 requests: ${allocated
+        .map(
+          (f) =>
+            `${f.label}: ours ${kb(f.ours.allocatedBytes)} (${f.ours.gcsPerKilo.toFixed(2)} GCs), hand-written ${kb(f.hand.allocatedBytes)} (${f.hand.gcsPerKilo.toFixed(2)})`,
+        )
+        .join(
+          '; ',
+        )}. Each byte allocated is work for the garbage collector, whose parallel scavenges run on V8's helper threads and count in the CPU time above but not in instruction counts.`,
+    );
+  }
   const notFresh = h.frameworks.filter((f) =>
     f.runs.some((r) => r.ours.freshPerOk < 0.999 || r.hand.freshPerOk < 0.999),
   );
