@@ -55,14 +55,18 @@ function prefixOf(shape: PayloadShape): string {
   return shape === 'event' ? 'data.' : '';
 }
 
-/** Fields shared by tasks and runs: id, status, metadata, times. Throws for a broken field. */
-function common(
+/**
+ * A task, job or run: the fields they share (id, status, metadata, times), the check that a
+ * `*.succeeded` or `*.failed` topic carries a matching status, then the fields of its kind.
+ * Throws for a broken field.
+ */
+function read(
   body: JsonObject,
   json: JsonObject,
   shape: PayloadShape,
   event: WebhookEvent | undefined,
   topicStatus: string | undefined,
-  object: string,
+  object: 'task' | 'job' | 'run',
 ): JsonObject {
   const prefix = prefixOf(shape);
   const id = body.id;
@@ -105,30 +109,24 @@ function common(
   if (completedAtMs !== undefined) out.completedAtMs = completedAtMs;
   if (occurredAtMs !== undefined) out.occurredAtMs = occurredAtMs;
   if (event) out.event = event;
+
+  // A known topic's last part: `task.succeeded` and `run.succeeded` both give `succeeded`.
+  if (
+    (topicStatus === 'succeeded' && status !== 'succeeded') ||
+    (topicStatus === 'failed' && status !== 'failed' && status !== 'cancelled')
+  ) {
+    throw new WebhookPayloadError(
+      `A ${event?.topic} event carries a ${object === 'run' ? 'run' : 'task'} whose status is "${rawStatus}".`,
+      `${prefix}status`,
+    );
+  }
+  if (object === 'run') runFields(out, body, status, prefix);
+  else taskFields(out, body, status, object);
   return out;
 }
 
-function task(
-  body: JsonObject,
-  json: JsonObject,
-  shape: PayloadShape,
-  event: WebhookEvent | undefined,
-  topicStatus: string | undefined,
-): JsonObject {
-  const object = shape === 'job' || body.object === 'job' ? 'job' : 'task';
-  const out = common(body, json, shape, event, topicStatus, object);
+function taskFields(out: JsonObject, body: JsonObject, status: string, object: string): void {
   out.kind = typeof body.kind === 'string' ? body.kind : object === 'job' ? 'job' : 'unknown';
-  const status = out.status;
-  const topic = event?.topic;
-  if (
-    (topic === 'task.succeeded' && status !== 'succeeded') ||
-    (topic === 'task.failed' && status !== 'failed' && status !== 'cancelled')
-  ) {
-    throw new WebhookPayloadError(
-      `A ${topic} event carries a task whose status is "${String(out.rawStatus)}".`,
-      `${prefixOf(shape)}status`,
-    );
-  }
   if (status === 'succeeded') {
     const outputs = normalizeOutputs(body.output ?? body.outputs);
     out.outputs = outputs;
@@ -140,39 +138,24 @@ function task(
     const error = normalizeError(body.error);
     if (error) out.error = error;
   }
-  return out;
 }
 
-function run(
-  body: JsonObject,
-  json: JsonObject,
-  shape: PayloadShape,
-  event: WebhookEvent | undefined,
-  topicStatus: string | undefined,
-): JsonObject {
-  const out = common(body, json, shape, event, topicStatus, 'run');
-  const status = out.status;
-  const topic = event?.topic;
-  if (
-    (topic === 'run.succeeded' && status !== 'succeeded') ||
-    (topic === 'run.failed' && status !== 'failed' && status !== 'cancelled')
-  ) {
-    throw new WebhookPayloadError(
-      `A ${topic} event carries a run whose status is "${String(out.rawStatus)}".`,
-      `${prefixOf(shape)}status`,
-    );
-  }
+function runFields(out: JsonObject, body: JsonObject, status: string, prefix: string): void {
   if (body.tasks !== undefined && !Array.isArray(body.tasks)) {
     throw new WebhookPayloadError(
-      `Payload field "${prefixOf(shape)}tasks" must be an array when present.`,
-      `${prefixOf(shape)}tasks`,
+      `Payload field "${prefix}tasks" must be an array when present.`,
+      `${prefix}tasks`,
     );
   }
   if (status === 'failed' || status === 'cancelled') {
     const error = normalizeError(body.error) ?? firstStepError(body.tasks);
     if (error) out.error = error;
   }
-  return out;
+}
+
+/** A task's `object`: `job` for the older shape, else `task`. */
+function taskObject(shape: PayloadShape, body: JsonObject): 'task' | 'job' {
+  return shape === 'job' || body.object === 'job' ? 'job' : 'task';
 }
 
 function unknown(json: JsonObject, shape: PayloadShape, event?: WebhookEvent): UnknownPayload {
@@ -229,7 +212,14 @@ export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
           'data.object',
         );
       }
-      return task(data, json, 'event', event, topicStatus) as unknown as Task<M>;
+      return read(
+        data,
+        json,
+        'event',
+        event,
+        topicStatus,
+        taskObject('event', data),
+      ) as unknown as Task<M>;
     }
     if (family === 'run') {
       if (dataObject !== undefined && dataObject !== 'run') {
@@ -238,15 +228,23 @@ export function parsePayload<M = Metadata>(json: unknown): Payload<M> {
           'data.object',
         );
       }
-      return run(data, json, 'event', event, topicStatus) as unknown as Run<M>;
+      return read(data, json, 'event', event, topicStatus, 'run') as unknown as Run<M>;
     }
     return unknown(json, 'event', event);
   }
   if (object === undefined || object === 'task' || object === 'job') {
     const shape = object === 'job' ? 'job' : 'task';
-    return task(json, json, shape, undefined, undefined) as unknown as Task<M>;
+    return read(
+      json,
+      json,
+      shape,
+      undefined,
+      undefined,
+      taskObject(shape, json),
+    ) as unknown as Task<M>;
   }
-  if (object === 'run') return run(json, json, 'task', undefined, undefined) as unknown as Run<M>;
+  if (object === 'run')
+    return read(json, json, 'task', undefined, undefined, 'run') as unknown as Run<M>;
   return unknown(json, 'task');
 }
 

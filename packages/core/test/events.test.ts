@@ -129,6 +129,28 @@ describe('routing by topic', () => {
     expect(logger.text()).toMatch(
       /A task\.succeeded event carries a task whose status is "failed"/,
     );
+    for (const [topic, status, says] of [
+      [
+        'task.failed',
+        'succeeded',
+        /A task\.failed event carries a task whose status is "succeeded"/,
+      ],
+      ['run.succeeded', 'failed', /A run\.succeeded event carries a run whose status is "failed"/],
+      [
+        'run.failed',
+        'processing',
+        /A run\.failed event carries a run whose status is "processing"/,
+      ],
+    ] as const) {
+      const contradicted = createTestEvent(topic, { status });
+      expect((await receiver.handle(await signedRequest(contradicted))).status).toBe(400);
+      expect(logger.text()).toMatch(says);
+    }
+    // A cancelled task or run is a failure's status too.
+    for (const topic of ['task.failed', 'run.failed'] as const) {
+      const cancelled = createTestEvent(topic, { status: 'cancelled' });
+      expect((await receiver.handle(await signedRequest(cancelled))).status).toBe(200);
+    }
   });
 });
 
