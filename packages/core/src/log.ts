@@ -41,6 +41,15 @@ function styleOf(logger: Logger): Style {
   return 'object-first';
 }
 
+/** {@link createLog} for a logger, made when the first line is written. */
+export function lazyLog(logger: Logger): Log {
+  let log: Log | undefined;
+  return (level, message, fields) => {
+    log ??= createLog(logger);
+    log(level, message, fields);
+  };
+}
+
 /** Makes the library's `log` for a logger (`undefined`: silence). */
 export function createLog(logger: Logger | undefined): Log {
   if (!logger) return () => {};

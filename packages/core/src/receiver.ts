@@ -5,7 +5,7 @@ import { DeliveryContext } from './context.js';
 import { describeError, isWebhookError, WebhookPayloadError } from './errors.js';
 import { type HeadersInput, headerOf } from './headers.js';
 import { Leases } from './lease.js';
-import { createLog, type Log, type Logger } from './log.js';
+import { createLog, type Log, type Logger, lazyLog } from './log.js';
 import type { Metadata, Payload } from './model.js';
 import type { ErrorPhase, ReceiverOptions, ResolvedOptions } from './options.js';
 import { topicOf } from './parse.js';
@@ -75,17 +75,12 @@ export function createReceiver<M = Metadata, R = unknown>(
   const log = createLog(options.logger === false ? undefined : (options.logger ?? console));
   if (store && !(options.idempotency || undefined)?.store) warnIfServerlessMemory(log);
 
-  // A request's own logger (with its request id) is used when the options name none.
-  const requestLogs = options.logger === undefined ? new WeakMap<Logger, Log>() : undefined;
-  const logOf = (logger: Logger | undefined): Log => {
-    if (!requestLogs || !logger) return log;
-    let requestLog = requestLogs.get(logger);
-    if (!requestLog) {
-      requestLog = createLog(logger);
-      requestLogs.set(logger, requestLog);
-    }
-    return requestLog;
-  };
+  // A request's own logger (with its request id) is used when the options name none. Frameworks
+  // make one per request (Fastify, pino-http), so it is wrapped only when a line is written: a
+  // delivery that is simply received writes none.
+  const requestLoggers = options.logger === undefined;
+  const logOf = (logger: Logger | undefined): Log =>
+    requestLoggers && logger ? lazyLog(logger) : log;
   const report = (error: unknown, phase: ErrorPhase, key?: string, payload?: Payload<M>) => {
     if (!onError) return;
     try {
