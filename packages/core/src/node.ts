@@ -10,8 +10,8 @@ import type { BodyReader } from './receiver.js';
 
 /**
  * Reads a stream whole under a byte limit and calls back with the bytes or the error: raw-body's
- * `getRawBody` fits. (The callback form, where raw-body's promise form makes a promise, its
- * executor and the reactions that read it: about 300 bytes per request.)
+ * `getRawBody` fits. A callback rather than a promise: raw-body's promise form, and the reactions
+ * reading it, measured 0.7 KB more allocated per request on Fastify.
  */
 export type StreamReader = (
   stream: IncomingMessage,

@@ -45,11 +45,6 @@ export function topicOf(payload: Payload<unknown>): string | undefined {
   return derivedTopic(payload.object === 'run' ? 'run' : 'task', payload.status);
 }
 
-// A task or run is read from `body` (the payload itself, or an envelope's `data`) of the whole
-// delivery `json`, with the envelope's `event` and its topic's last part (`succeeded`, standing in
-// for a missing status). Passed as arguments, not gathered in an object: that object would be one
-// more allocation per delivery.
-
 /** Where a field sits in the delivery, for error messages. */
 function prefixOf(shape: PayloadShape): string {
   return shape === 'event' ? 'data.' : '';
@@ -58,7 +53,10 @@ function prefixOf(shape: PayloadShape): string {
 /**
  * A task, job or run: the fields they share (id, status, metadata, times), the check that a
  * `*.succeeded` or `*.failed` topic carries a matching status, then the fields of its kind.
- * Throws for a broken field.
+ * Throws for a broken field. Read from `body` (the payload itself, or an envelope's `data`) of
+ * the whole delivery `json`, with the envelope's `event` and its topic's last part
+ * (`topicStatus`, standing in for a missing status); passed as arguments rather than gathered in
+ * an object, which would be one more allocation per delivery.
  */
 function read(
   body: JsonObject,

@@ -52,14 +52,13 @@ export class Runner<M, R> {
     payload: Payload<M>,
     ctx: DeliveryContext<R>,
     trace: Trace,
-    claimed?: Held,
+    held?: Held,
   ): AnswerCode | Promise<AnswerCode> {
     const leases = this.settings.leases;
     this.running += 1;
     // The clock is read only for those who read the duration (48 ns a read on Node 20).
     const started = this.settings.timed ? Date.now() : 0;
-    // A claim exists only where there are leases.
-    const held = claimed;
+    // A claim (held lease) exists only where there are leases.
     const owner = held?.owner;
     if (held) held.ctx = ctx as DeliveryContext<unknown>;
     let result: unknown;
