@@ -1,22 +1,31 @@
 import type { Metadata } from '@ittybit-webhooks/core';
 import {
+  type BodyReader,
   type MountOptions,
   mountPath,
   pathOf,
   type ReceiverInput,
+  type ReceiverRequest,
   type ReceiverResponse,
   requestLogger,
   toReceiver,
 } from '@ittybit-webhooks/core/adapter';
-import { finishNodeRequest, keptNodeBody, nodeBodyReader } from '@ittybit-webhooks/core/node';
+import {
+  finishNodeRequest,
+  keptNodeBody,
+  type NodeBodyOptions,
+  nodeBodyReader,
+  readNodeBody,
+  readStream,
+} from '@ittybit-webhooks/core/node';
 import type {
+  FastifyError,
   FastifyInstance,
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
   HTTPMethods,
 } from 'fastify';
-import getRawBody from 'raw-body';
 
 /** Where the endpoint is mounted unless `path` says otherwise. */
 export const DEFAULT_PATH = '/webhooks/ittybit';
@@ -34,12 +43,15 @@ const CONSUMED =
  * ```
  *
  * The endpoint takes every request on its path, whatever its method or content type, and answers
- * it as every adapter does (405 with `Allow: POST` for all methods but POST). It reads the body
- * itself in the route's `onRequest` hook, before Fastify's content-type parsing (which would
- * refuse an empty or unusual `Content-Type` with a final 415), and answers there; methods that
- * Fastify does not route (PROPFIND, PURGE, ...) reach the same code through a not-found handler
- * scoped to the path. Everything stays encapsulated: sibling routes keep their parsers, hooks and
- * not-found handler. Under the path itself, unknown sub-paths get Fastify's default 404 body.
+ * it as every adapter does (405 with `Allow: POST` for all methods but POST). A POST's body is
+ * read by the endpoint's own content-type parser, which takes every content type and keeps the
+ * exact bytes; an unusual `Content-Type` that Fastify refuses before any parser (415) is answered
+ * by the endpoint's error handler the same way. Other methods are answered in the route's
+ * `onRequest` hook, before any parsing; methods that Fastify does not route (PROPFIND, PURGE,
+ * ...) reach the same code through a not-found handler scoped to the path. Everything stays
+ * encapsulated: sibling routes keep their parsers, hooks, error and not-found handlers. Hooks
+ * registered on a parent (an app-wide `onRequest` or `preHandler`) run for the endpoint as for any
+ * route. Under the path itself, unknown sub-paths get Fastify's default 404 body.
  */
 export function ittybitWebhook<M = Metadata>(
   optionsOrReceiver: ReceiverInput<M, FastifyRequest>,
@@ -47,7 +59,13 @@ export function ittybitWebhook<M = Metadata>(
 ): FastifyPluginAsync {
   const receiver = toReceiver(optionsOrReceiver);
   const path = mountPath(mount) ?? DEFAULT_PATH;
-  const timeoutMs = receiver.options.bodyTimeoutMs;
+  const { bodyTimeoutMs, maxBodyBytes } = receiver.options;
+  // How a body is read from the request stream; the bytes a parser kept are looked up first.
+  const streamed: NodeBodyOptions = {
+    read: readStream,
+    consumedHint: CONSUMED,
+    timeoutMs: bodyTimeoutMs,
+  };
 
   /** Writes an answer: status, headers (names already lowercase), the JSON body. */
   function write(request: FastifyRequest, reply: FastifyReply, answer: ReceiverResponse): void {
@@ -64,25 +82,20 @@ export function ittybitWebhook<M = Metadata>(
   }
 
   /**
-   * Runs the receiver and writes its answer. A callback-style hook that sends and never calls
-   * `done` ends the request there (Fastify's way to answer from a hook); `fail` hands an
-   * unexpected error to Fastify's error handler.
+   * Runs the receiver and writes its answer. `fail` hands an unexpected error to Fastify's error
+   * handling.
    */
   function deliver(
     request: FastifyRequest,
     reply: FastifyReply,
+    body: ReceiverRequest['body'],
     fail: (error: Error) => void,
   ): void {
     receiver
       .handle({
         method: request.method,
         headers: request.headers,
-        body: nodeBodyReader(request.raw, {
-          read: getRawBody,
-          kept: () => keptNodeBody(request.raw),
-          consumedHint: CONSUMED,
-          timeoutMs,
-        }),
+        body,
         request,
         logger: requestLogger(request.log),
       })
@@ -95,24 +108,83 @@ export function ittybitWebhook<M = Metadata>(
       }, fail);
   }
 
-  /** Not reached by the hook (`done` is never called with no error); answers all the same. */
+  /**
+   * The endpoint's only content-type parser, for every content type: the exact bytes, or what
+   * went wrong as a reader that fails with it (another parser took the stream, too large, too
+   * slow), so that the handler answers every outcome through the receiver.
+   */
+  function parse(
+    request: FastifyRequest,
+    _payload: unknown,
+    done: (error: null, body: Uint8Array | BodyReader | undefined) => void,
+  ): void {
+    const kept = keptNodeBody(request.raw);
+    if (kept) {
+      done(null, kept);
+      return;
+    }
+    readNodeBody(request.raw, streamed, maxBodyBytes, (error, body) => {
+      done(null, error ? () => Promise.reject(error) : body);
+    });
+  }
+
+  /** POST: the body as `parse` left it (none when the request has no body). */
+  function handler(request: FastifyRequest, reply: FastifyReply): void {
+    deliver(request, reply, request.body as Uint8Array | BodyReader | undefined, (error) =>
+      reply.send(error),
+    );
+  }
+
+  /** The body read from the stream, for the requests that reach neither `parse` nor `handler`. */
+  function unparsed(request: FastifyRequest): BodyReader {
+    return nodeBodyReader(request.raw, { ...streamed, kept: () => keptNodeBody(request.raw) });
+  }
+
+  /**
+   * Every other method, answered in the route's `onRequest` hook before Fastify parses anything.
+   * A callback-style hook that sends and never calls `done` ends the request there (Fastify's way
+   * to answer from a hook); an unexpected error goes to `done`.
+   */
+  function onRequest(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: (error?: Error) => void,
+  ): void {
+    deliver(request, reply, unparsed(request), done);
+  }
+
+  /** Other methods' handler: never reached (the hook answers first); answers all the same. */
   function answerLate(request: FastifyRequest, reply: FastifyReply): void {
-    deliver(request, reply, (error) => reply.send(error));
+    deliver(request, reply, unparsed(request), (error) => reply.send(error));
   }
 
   return async (fastify: FastifyInstance) => {
-    // A context of its own whose prefix is the path: its not-found handler sees only this path
-    // (and what is under it), so methods Fastify does not route are answered here too.
+    // A context of its own whose prefix is the path: its parser, error handler and not-found
+    // handler see only this path (and what is under it).
     await fastify.register(
       async (endpoint) => {
         const full = endpoint.prefix;
+        endpoint.removeAllContentTypeParsers();
+        // Also under Ittybit's own type: Fastify caches the parser it finds for a named type, but
+        // looks the catch-all up afresh on every request.
+        endpoint.addContentTypeParser(['application/json', '*'], parse);
+        endpoint.route({ method: 'POST', url: '', handler });
         endpoint.route({
-          method: endpoint.supportedMethods as HTTPMethods[],
+          method: (endpoint.supportedMethods as HTTPMethods[]).filter((m) => m !== 'POST'),
           url: '',
-          // Answered in the hook, before Fastify parses the body: the handler is never reached.
-          onRequest: deliver,
+          onRequest,
           handler: answerLate,
         });
+        // Fastify answers a malformed `Content-Type` with 415 before any parser runs: the
+        // endpoint answers it as any other delivery instead. Other errors go on to the parent's
+        // error handler.
+        endpoint.setErrorHandler((error: FastifyError, request, reply) => {
+          if (error.code !== 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || pathOf(request.url) !== full) {
+            throw error;
+          }
+          answerLate(request, reply);
+        });
+        // Methods Fastify does not route (PROPFIND, PURGE, ...) come here.
         endpoint.setNotFoundHandler((request, reply) => {
           if (pathOf(request.url) === full) return answerLate(request, reply);
           return reply.code(404).send({

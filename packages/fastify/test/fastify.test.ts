@@ -215,6 +215,73 @@ describe('Fastify plugin', () => {
     expect(seen).toEqual([task.id]);
   });
 
+  it('reads the exact bytes with its own parser, whatever parsers and hooks the app has', async () => {
+    const { seen, options } = recording();
+    const fastify = app();
+    const hooks: string[] = [];
+    // An app-wide JSON parser that would lose the exact bytes, and app-wide hooks.
+    fastify.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string' },
+      (_request, body, done) => done(null, { reparsed: JSON.parse(body as string) }),
+    );
+    fastify.addHook('preParsing', async (request) => {
+      hooks.push(`preParsing ${request.url}`);
+    });
+    fastify.addHook('preHandler', async (request) => {
+      hooks.push(`preHandler ${request.url}`);
+    });
+    fastify.register(ittybitWebhook(options, { path: PATH }));
+    fastify.post('/json', async (request) => request.body);
+    const task = createTestTask();
+    // Pretty-printed: parsed and serialised again, these bytes would no longer match the signature.
+    const { body, headers } = await createTestDelivery(JSON.stringify(task, null, 2), SECRET);
+
+    const delivered = await fastify.inject({ method: 'POST', url: PATH, payload: body, headers });
+    const sibling = await fastify.inject({ method: 'POST', url: '/json', payload: { a: 1 } });
+
+    expect(delivered.statusCode).toBe(200);
+    expect(seen).toEqual([task.id]);
+    expect(sibling.json()).toEqual({ reparsed: { a: 1 } });
+    expect(hooks).toEqual([
+      `preParsing ${PATH}`,
+      `preHandler ${PATH}`,
+      'preParsing /json',
+      'preHandler /json',
+    ]);
+  });
+
+  it("answers a malformed Content-Type as a delivery, not with Fastify's 415", async () => {
+    const { seen, options } = recording();
+    const fastify = app();
+    const appErrors: string[] = [];
+    fastify.setErrorHandler((error: Error, _request, reply) => {
+      appErrors.push(error.message);
+      reply.code(415).send({ handledBy: 'app' });
+    });
+    fastify.register(ittybitWebhook(options, { path: PATH }));
+    fastify.post('/json', async (request) => request.body);
+    const { task, body, headers } = await signed();
+
+    const delivered = await fastify.inject({
+      method: 'POST',
+      url: PATH,
+      payload: body,
+      headers: { ...headers, 'content-type': 'json' },
+    });
+    const sibling = await fastify.inject({
+      method: 'POST',
+      url: '/json',
+      payload: body,
+      headers: { 'content-type': 'json' },
+    });
+
+    expect([delivered.statusCode, delivered.json()]).toEqual([200, { received: true }]);
+    expect(seen).toEqual([task.id]);
+    expect([sibling.statusCode, sibling.json()]).toEqual([415, { handledBy: 'app' }]);
+    expect(appErrors).toHaveLength(1);
+  });
+
   it('mounts at its path inside the prefix it is registered with', async () => {
     const fastify = app();
     fastify.register(ittybitWebhook(recording().options, { path: '/hook' }), { prefix: '/v2' });
