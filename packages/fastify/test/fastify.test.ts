@@ -1,7 +1,8 @@
 // What is Fastify's own: the plugin's encapsulation (sibling routes keep their parsers, hooks and
-// not-found handler), prefixes, a shared receiver, app.inject, app.close, an Express body parser
-// through @fastify/middie in front of it and the fix its body_consumed line names, and handler
-// types inferred without a type argument. The answers themselves are the conformance suite's
+// not-found handler; the endpoint keeps its own parser whatever the app's), the app's hooks
+// around a delivery, a Content-Type Fastify refuses before parsing, prefixes, a shared receiver,
+// app.inject, app.close, an Express body parser through @fastify/middie in front of it and the
+// fix its body_consumed line names, and handler types inferred without a type argument. The answers themselves are the conformance suite's
 // (packages/conformance).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
