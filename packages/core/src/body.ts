@@ -26,6 +26,26 @@ export function readBody<T>(
   maxBodyBytes: number,
   next: (bytes: Uint8Array) => T | Promise<T>,
 ): T | Promise<T> {
+  if (typeof input !== 'function') return next(bodyBytes(method, headers, input, maxBodyBytes));
+  return readFrom(input, maxBodyBytes, checked(method, headers, maxBodyBytes), next);
+}
+
+/**
+ * {@link readBody} for a body already read (not a {@link BodyReader}): the checks, then its exact
+ * bytes, without a callback to allocate.
+ */
+export function bodyBytes(
+  method: unknown,
+  headers: HeadersInput,
+  input: BodyInput | null | undefined,
+  maxBodyBytes: number,
+): Uint8Array {
+  checked(method, headers, maxBodyBytes);
+  return counted(input ?? '', maxBodyBytes);
+}
+
+/** Refuses a method other than POST and a `Content-Length` over the limit; answers the latter. */
+function checked(method: unknown, headers: HeadersInput, maxBodyBytes: number): string | undefined {
   if (method !== 'POST' && (typeof method !== 'string' || method.toUpperCase() !== 'POST')) {
     throw new WebhookError(
       'method_not_allowed',
@@ -39,8 +59,7 @@ export function readBody<T>(
       `Content-Length ${declared} is over maxBodyBytes (${maxBodyBytes}).`,
     );
   }
-  if (typeof input === 'function') return readFrom(input, maxBodyBytes, declared, next);
-  return next(counted(input ?? '', maxBodyBytes));
+  return declared;
 }
 
 function readFrom<T>(

@@ -109,7 +109,9 @@ export class MemoryStore implements IdempotencyStore {
     // No key can have expired before the earliest expiry set since the last scan.
     if (this.#earliest <= now) {
       let earliest = Number.POSITIVE_INFINITY;
-      for (const [key, entry] of entries) {
+      // By key, then the record: iterating the Map's entries makes a [key, record] array each.
+      for (const key of entries.keys()) {
+        const entry = entries.get(key) as Entry;
         if (entry.expiresAt <= now) this.#evict(key, entry);
         else if (entry.expiresAt < earliest) earliest = entry.expiresAt;
       }
@@ -119,8 +121,9 @@ export class MemoryStore implements IdempotencyStore {
     // per insert. Map order is claim order: the first completed entries were claimed first.
     const target = Math.min(this.#maxEntries - 1, Math.floor(this.#maxEntries * 0.9));
     if (entries.size > target) {
-      for (const [key, entry] of entries) {
+      for (const key of entries.keys()) {
         if (entries.size <= target) break;
+        const entry = entries.get(key) as Entry;
         if (entry.state === COMPLETED) this.#evict(key, entry);
       }
     }
