@@ -153,7 +153,11 @@ export function ittybitWebhook<M = Metadata>(
     deliver(request, reply, unparsed(request), done);
   }
 
-  /** Other methods' handler: never reached (the hook answers first); answers all the same. */
+  /**
+   * Answers with the body still on the stream: for the error handler (a `Content-Type` Fastify
+   * refused), the not-found handler, and as other methods' route handler, which the hook answers
+   * first.
+   */
   function answerLate(request: FastifyRequest, reply: FastifyReply): void {
     deliver(request, reply, unparsed(request), (error) => reply.send(error));
   }
