@@ -14,25 +14,9 @@ import type { BodyInput } from './verify.js';
 export type BodyReader = (maxBytes: number, declaredLength?: string) => Promise<BodyInput>;
 
 /**
- * The method and size checks, then the exact body bytes handed to `next`: refused on
- * `Content-Length` before any byte is read, and counted again once read. Throws a
- * {@link WebhookError} for each refusal; answers `next`'s result at once when the body is already
- * there, and a promise of it when the body must be read.
- */
-export function readBody<T>(
-  method: unknown,
-  headers: HeadersInput,
-  input: BodyInput | BodyReader | null | undefined,
-  maxBodyBytes: number,
-  next: (bytes: Uint8Array) => T | Promise<T>,
-): T | Promise<T> {
-  if (typeof input !== 'function') return next(bodyBytes(method, headers, input, maxBodyBytes));
-  return readFrom(input, maxBodyBytes, checked(method, headers, maxBodyBytes), next);
-}
-
-/**
- * {@link readBody} for a body already read (not a {@link BodyReader}): the checks, then its exact
- * bytes, without a callback to allocate.
+ * The method and size checks, then the exact bytes of a body already read: refused on
+ * `Content-Length` before they are counted, and counted again. Throws a {@link WebhookError} for
+ * each refusal.
  */
 export function bodyBytes(
   method: unknown,
@@ -42,6 +26,21 @@ export function bodyBytes(
 ): Uint8Array {
   checked(method, headers, maxBodyBytes);
   return counted(input ?? '', maxBodyBytes);
+}
+
+/**
+ * The same checks for a body still to be read, then its bytes handed to `next`: refused on
+ * `Content-Length` before any byte is read, and counted again once read. Throws a
+ * {@link WebhookError} for a refusal before reading; answers a promise of `next`'s result.
+ */
+export function readBody<T>(
+  method: unknown,
+  headers: HeadersInput,
+  reader: BodyReader,
+  maxBodyBytes: number,
+  next: (bytes: Uint8Array) => T | Promise<T>,
+): Promise<T> {
+  return readFrom(reader, maxBodyBytes, checked(method, headers, maxBodyBytes), next);
 }
 
 /** Refuses a method other than POST and a `Content-Length` over the limit; answers the latter. */

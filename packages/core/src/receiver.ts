@@ -117,7 +117,7 @@ export function createReceiver<M = Metadata, R = unknown>(
   /** Method, size and body; then the signature. */
   function pipeline(request: ReceiverRequest<R>, trace: Trace): Step {
     const body = request.body;
-    // A body already read goes on without a callback: one closure less per delivery.
+    // A body already read goes on at once, without a callback (one closure less per delivery).
     if (typeof body !== 'function') {
       return verified(
         request,
