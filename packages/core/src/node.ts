@@ -1,7 +1,7 @@
 /**
  * Reading a Node.js request body for a receiver (`@ittybit-webhooks/core/node`), shared by the
- * Express and Koa adapters: bytes a body parser kept, else the stream read under the size limit
- * and `bodyTimeoutMs`, and the cleanup after an answer given before the body ended.
+ * Express, Fastify and Koa adapters: bytes a body parser kept, else the stream read under the size
+ * limit and `bodyTimeoutMs`, and the cleanup after an answer given before the body ended.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deadlinesOf } from './deadlines.js';
@@ -103,7 +103,10 @@ function onClose(this: ReadStream): void {
 export interface NodeBodyOptions {
   /** Reads the stream (raw-body's `getRawBody`). */
   read: StreamReader;
-  /** The exact bytes a body parser kept for this request, if any (may throw `body_consumed`). */
+  /**
+   * The exact bytes a body parser kept for this request, if any (may throw `body_consumed`).
+   * Default: {@link keptNodeBody} of the request.
+   */
   kept?: () => Uint8Array | undefined;
   /** Called with the bytes once read, so later body parsers can skip the request. */
   onRead?: (body: Uint8Array) => void;
@@ -153,7 +156,7 @@ export function readNodeBody(
   maxBytes: number,
   callback: (error: unknown, body?: Uint8Array) => void,
 ): void {
-  const kept = options.kept?.();
+  const kept = options.kept ? options.kept() : keptNodeBody(req);
   if (kept) {
     callback(null, kept);
     return;

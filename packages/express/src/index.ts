@@ -9,7 +9,7 @@ import {
   requestLogger,
   toReceiver,
 } from '@ittybit-webhooks/core/adapter';
-import { finishNodeRequest, keptNodeBody, nodeBodyReader } from '@ittybit-webhooks/core/node';
+import { finishNodeRequest, nodeBodyReader } from '@ittybit-webhooks/core/node';
 import type { Request } from 'express';
 import getRawBody from 'raw-body';
 
@@ -73,7 +73,6 @@ export function ittybitWebhook<M = Metadata, R extends IncomingMessage = Request
         headers: req.headers,
         body: nodeBodyReader(req, {
           read: getRawBody,
-          kept: () => keptNodeBody(req),
           // A later body-parser then skips this request: 1.x checks `_body`, 2.x sees it finished.
           onRead: (body) => {
             parsed._body = true;

@@ -12,7 +12,6 @@ import {
 } from '@ittybit-webhooks/core/adapter';
 import {
   finishNodeRequest,
-  keptNodeBody,
   type NodeBodyOptions,
   nodeBodyReader,
   readNodeBody,
@@ -60,7 +59,7 @@ export function ittybitWebhook<M = Metadata>(
   const receiver = toReceiver(optionsOrReceiver);
   const path = mountPath(mount) ?? DEFAULT_PATH;
   const { bodyTimeoutMs, maxBodyBytes } = receiver.options;
-  // How a body is read from the request stream; the bytes a parser kept are looked up first.
+  // How a body is read: the bytes a parser kept on the request if any, else the stream.
   const streamed: NodeBodyOptions = {
     read: readStream,
     consumedHint: CONSUMED,
@@ -118,11 +117,6 @@ export function ittybitWebhook<M = Metadata>(
     _payload: unknown,
     done: (error: null, body: Uint8Array | BodyReader | undefined) => void,
   ): void {
-    const kept = keptNodeBody(request.raw);
-    if (kept) {
-      done(null, kept);
-      return;
-    }
     readNodeBody(request.raw, streamed, maxBodyBytes, (error, body) => {
       done(null, error ? () => Promise.reject(error) : body);
     });
@@ -137,7 +131,7 @@ export function ittybitWebhook<M = Metadata>(
 
   /** The body read from the stream, for the requests that reach neither `parse` nor `handler`. */
   function unparsed(request: FastifyRequest): BodyReader {
-    return nodeBodyReader(request.raw, { ...streamed, kept: () => keptNodeBody(request.raw) });
+    return nodeBodyReader(request.raw, streamed);
   }
 
   /**
