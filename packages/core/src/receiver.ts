@@ -96,7 +96,9 @@ export function createReceiver<M = Metadata, R = unknown>(
     parseMetadata: options.parseMetadata,
   });
   const route = createRouter<M, R>(options);
-  const keyOf: KeyOf<M> = (options.idempotency || undefined)?.key ?? defaultKey;
+  // The user's key function, if any; the default is called without its second argument, which
+  // would be an object made per delivery for nothing.
+  const keyOf: KeyOf<M> | undefined = (options.idempotency || undefined)?.key;
   const leases =
     store && idempotency
       ? new Leases(store, idempotency, log, (e, p, k) => report(e, p, k))
@@ -165,7 +167,9 @@ export function createReceiver<M = Metadata, R = unknown>(
       );
     }
 
-    const key = leases ? (keyOf(payload, { topic, event: payload.event }) ?? '') : '';
+    const key = leases
+      ? ((keyOf ? keyOf(payload, { topic, event: payload.event }) : defaultKey(payload)) ?? '')
+      : '';
     trace.key = key || undefined;
     if (!leases || !key) return run(request, trace, payload, handler, key, undefined);
     const claimed = claim(leases, key, leaseMs);

@@ -10,7 +10,7 @@ import {
   WebhookPayloadError,
   WebhookVerificationError,
 } from '../src/index.js';
-import { createTestTask } from '../src/testing.js';
+import { createTestEvent, createTestTask } from '../src/testing.js';
 import {
   captureLogger,
   deferred,
@@ -392,6 +392,23 @@ describe('idempotency', () => {
     expect(byId.onSucceeded).toHaveBeenCalledTimes(0);
     expect(off.onFailed).toHaveBeenCalledTimes(1);
     expect(off.onSucceeded).toHaveBeenCalledTimes(2);
+  });
+
+  it("gives a custom key the delivery's topic and event", async () => {
+    const key = vi.fn((_payload: unknown, ctx: { topic?: string; event?: { id?: string } }) =>
+      ctx.event?.id ? `${ctx.topic}/${ctx.event.id}` : undefined,
+    );
+    const { receiver, onSucceeded } = setup({ idempotency: { key } });
+    const event = createTestEvent('task.succeeded', {}, { id: 'evt_key_1' });
+    await receiver.handle(await signedRequest(event));
+    await receiver.handle(await signedRequest(event));
+    expect(key).toHaveBeenCalledTimes(2);
+    expect(key.mock.calls[0]?.[1]).toMatchObject({
+      topic: 'task.succeeded',
+      event: { id: 'evt_key_1', topic: 'task.succeeded' },
+    });
+    expect(onSucceeded).toHaveBeenCalledTimes(1);
+    expect(onSucceeded.mock.calls[0]?.[1].key).toBe('task.succeeded/evt_key_1');
   });
 
   it('does not let unsigned requests claim task ids', async () => {
