@@ -49,7 +49,8 @@ export async function callsFor(fn, targetMs, min = 5) {
 
 /**
  * Compares `ours` with `theirs`, interleaved: after a warm-up of each, `pairs` pairs of batches of
- * `calls` calls each, timed by `clock` (see {@link timeBatch}). Each side keeps its own call counter (so each gets fresh inputs when its
+ * `calls` calls each (ours first in even pairs, theirs first in odd ones), timed by `clock` (see
+ * {@link timeBatch}). Each side keeps its own call counter (so each gets fresh inputs when its
  * function indexes a pool). Returns the median time per call of each side and the ratio
  * ours / theirs: median and range over the pairs.
  */
@@ -66,8 +67,11 @@ export async function compare(ours, theirs, { calls, pairs, warmup = calls, cloc
   const theirsNs = [];
   const ratios = [];
   for (let p = 0; p < pairs; p++) {
+    // Which side goes first alternates, so that a drift in the machine's speed (or a collection
+    // one side's garbage sets off in the next batch) does not always land on the same side.
+    const b0 = p % 2 === 1 ? await run('theirs', theirs, calls) : undefined;
     const a = await run('ours', ours, calls);
-    const b = await run('theirs', theirs, calls);
+    const b = b0 ?? (await run('theirs', theirs, calls));
     oursNs.push(a);
     theirsNs.push(b);
     ratios.push(a / b);
